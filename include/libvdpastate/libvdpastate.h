@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvdpastate/libvdpastate.h - umbrella header: includes every module.
+ */
+#ifndef LIBVDPASTATE_LIBVDPASTATE_H
+#define LIBVDPASTATE_LIBVDPASTATE_H
+
+#include <libvdpastate/common.h>
+#include <libvdpastate/version.h>
+
+#endif /* LIBVDPASTATE_LIBVDPASTATE_H */

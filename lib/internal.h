@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/internal.h - private helpers shared by every module: option-struct
+ * access, error reporting and logging.  Never installed.
+ */
+#ifndef VDS_INTERNAL_H
+#define VDS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libvdpastate/common.h>
+
+#define VDS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define VDS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define vds_likely(x) __builtin_expect(!!(x), 1)
+#define vds_unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Validate an option struct the caller passed: NULL is valid (all
+ * defaults); sz must cover at least the sz member; bytes the caller has
+ * beyond the library's own struct must be zero.  Returns 0 or -EINVAL
+ * (with a message naming the struct).
+ */
+int vds_opts_check(const void *opts, size_t lib_sz, const char *type_name);
+
+#define VDS_OPTS_VALID(opts, type) \
+	vds_opts_check((opts), sizeof(struct type), #type)
+
+/* True when the caller's struct is large enough to hold field. */
+#define VDS_OPTS_HAS(opts, field)                                       \
+	((opts) != NULL &&                                              \
+	 offsetof(__typeof__(*(opts)), field) + sizeof((opts)->field) <= \
+		 (opts)->sz)
+
+/* The caller's value of field, or def when absent. */
+#define VDS_OPTS_GET(opts, field, def) \
+	(VDS_OPTS_HAS(opts, field) ? (opts)->field : (def))
+
+/* Send a message to the VMM's log callback, if one is installed. */
+void vds_log(enum vdpastate_log_level level, const char *fmt, ...)
+	VDS_PRINTF(2, 3);
+
+/*
+ * Report a failure: record the message as the thread's last error, log it
+ * at ERROR level and return err (a negative errno) so callers can write
+ * "return vds_fail(-EINVAL, "iova: size 0");".
+ */
+int vds_fail(int err, const char *fmt, ...) VDS_PRINTF(2, 3);
+
+/* Like vds_fail() for pointer-returning functions: sets errno, returns NULL. */
+void *vds_fail_ptr(int err, const char *fmt, ...) VDS_PRINTF(2, 3);
+
+/* Size of the per-thread last-error buffer (messages longer end in "..."). */
+#define VDS_ERRMSG_MAX 512
+
+#endif /* VDS_INTERNAL_H */

@@ -1,0 +1,71 @@
+# scripts/lib.sh - shared by scripts/test and scripts/demo: install missing
+# Debian packages, run stages with timing, print a summary.
+# shellcheck shell=bash
+
+VDS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VDS_LOGS="$VDS_SRC/build-logs"
+mkdir -p "$VDS_LOGS"
+
+# Packages the build and the tests need (Debian 12).
+VDS_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
+	libmnl-dev libnl-3-dev libnl-genl-3-dev check"
+VDS_TEST_PKGS="valgrind abigail-tools mandoc clang libclang-rt-14-dev binutils"
+
+vds_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q '^install ok installed$' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "error: missing packages and not root: ${missing[*]}" >&2
+		return 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq &&
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+VDS_STAGES=()
+VDS_RESULTS=()
+VDS_TIMES=()
+VDS_FAILED=0
+
+# vds_stage NAME DESCRIPTION COMMAND... : run, log to build-logs/NAME.log,
+# show the log's tail when it fails.
+vds_stage() {
+	local name=$1 desc=$2 t0 t1 rc
+	shift 2
+	printf '==> %-10s %s\n' "$name" "$desc"
+	t0=$(date +%s)
+	set +e
+	( cd "$VDS_SRC" && "$@" ) > "$VDS_LOGS/$name.log" 2>&1
+	rc=$?
+	set -e
+	t1=$(date +%s)
+	VDS_STAGES+=("$name")
+	VDS_TIMES+=($((t1 - t0)))
+	if [ $rc -eq 0 ]; then
+		VDS_RESULTS+=("ok")
+		grep -E '^(ok:|# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|[0-9]+%: Checks|summary:|fuzz:|bench:)' \
+			"$VDS_LOGS/$name.log" | sed 's/^/    /' || true
+	else
+		VDS_RESULTS+=("FAIL")
+		VDS_FAILED=$((VDS_FAILED + 1))
+		echo "    FAILED (exit $rc); last lines of build-logs/$name.log:"
+		tail -n 40 "$VDS_LOGS/$name.log" | sed 's/^/    | /'
+	fi
+	return 0
+}
+
+vds_summary() {
+	local i n=${#VDS_STAGES[@]}
+	echo
+	echo "stage       result  seconds"
+	for ((i = 0; i < n; i++)); do
+		printf '%-11s %-7s %s\n' "${VDS_STAGES[$i]}" "${VDS_RESULTS[$i]}" "${VDS_TIMES[$i]}"
+	done
+	echo "stages: $((n - VDS_FAILED)) passed, $VDS_FAILED failed"
+}

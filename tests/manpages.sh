@@ -1,0 +1,30 @@
+#!/bin/sh
+# tests/manpages.sh - every exported symbol has a man page, every page in
+# man/ is listed for installation, and mandoc -Tlint has nothing to say.
+set -eu
+map="$top_srcdir/lib/libvdpastate.map"
+mandir="$top_srcdir/man"
+fail=0 n=0
+for s in $(sed -e 's,/\*.*\*/,,' "$map" | grep -oE '^[[:space:]]*vdpastate_[A-Za-z0-9_]*;' | tr -d ' \t;'); do
+	n=$((n + 1))
+	[ -f "$mandir/$s.3" ] || { echo "FAIL: $s has no man page (man/$s.3)"; fail=1; }
+done
+[ -f "$mandir/libvdpastate.7" ] || { echo "FAIL: no libvdpastate(7)"; fail=1; }
+for p in "$mandir"/*.[37]; do
+	b=$(basename "$p")
+	grep -q "man/$b" "$top_srcdir/Makefile.am" ||
+		{ echo "FAIL: man/$b is not installed by Makefile.am"; fail=1; }
+	# .so stubs point at a page that exists.
+	if head -n 1 "$p" | grep -q '^\.so '; then
+		target=$(head -n 1 "$p" | cut -d' ' -f2)
+		[ -f "$mandir/$(basename "$target")" ] ||
+			{ echo "FAIL: $b points at missing $target"; fail=1; }
+		continue
+	fi
+	out=$(mandoc -Tlint -W style "$p" 2>&1 || true)
+	if [ -n "$out" ]; then
+		echo "FAIL: mandoc -Tlint $b:"; echo "$out"; fail=1
+	fi
+done
+[ "$fail" -eq 0 ] && echo "ok: $n exported symbols documented; mandoc -Tlint clean"
+exit "$fail"

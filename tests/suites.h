@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/suites.h - every Check suite the test driver runs. */
+#ifndef VDS_TEST_SUITES_H
+#define VDS_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *base_suite(void);
+
+#endif
