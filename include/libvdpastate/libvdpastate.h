@@ -7,5 +7,6 @@
 
 #include <libvdpastate/common.h>
 #include <libvdpastate/version.h>
+#include <libvdpastate/mem.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
