@@ -7,5 +7,6 @@
 
 Suite *base_suite(void);
 Suite *mem_suite(void);
+Suite *iova_suite(void);
 
 #endif

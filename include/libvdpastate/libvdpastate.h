@@ -8,5 +8,6 @@
 #include <libvdpastate/common.h>
 #include <libvdpastate/version.h>
 #include <libvdpastate/mem.h>
+#include <libvdpastate/iova.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */

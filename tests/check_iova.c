@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/check_iova.c - the IOVA allocator: every function and every error,
+ * the edges at 2^64, aliasing GPA/HVA keys, first fit with alignment, a
+ * large space checked against the tree invariants, and the randomized
+ * lock-step run against the naive model of iova_model.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvdpastate/libvdpastate.h>
+
+#include "iova_internal.h"
+#include "iova_model.h"
+#include "suites.h"
+
+#define ERRMSG_HAS(s) ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), (s)))
+#define GPA VDPASTATE_IOVA_GPA
+#define HVA VDPASTATE_IOVA_HVA
+#define RSV VDPASTATE_IOVA_RESERVED
+
+static struct vdpastate_iova *sp;
+
+/* A space [0x1000, 0xfffff] for most tests. */
+static void setup(void)
+{
+	sp = vdpastate_iova_new(0x1000, 0xfffff);
+	ck_assert_ptr_nonnull(sp);
+}
+
+static void teardown(void)
+{
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+	vdpastate_iova_free(sp);
+	sp = NULL;
+}
+
+/* Map with an allocated IOVA and the default alignment; return the IOVA. */
+static uint64_t map_ok(enum vdpastate_iova_kind kind, uint64_t addr, uint64_t size)
+{
+	uint64_t iova = 1;
+
+	ck_assert_int_eq(vdpastate_iova_map(sp, kind, addr, size, NULL, &iova), 0);
+	return iova;
+}
+
+static int map_at(enum vdpastate_iova_kind kind, uint64_t addr, uint64_t size,
+		  uint64_t iova, uint64_t align)
+{
+	VDPASTATE_OPTS(vdpastate_iova_map_opts, o, .align = align, .iova = iova,
+		       .flags = VDPASTATE_IOVA_MAP_FIXED);
+
+	return vdpastate_iova_map(sp, kind, addr, size, &o, NULL);
+}
+
+static int map_aligned(enum vdpastate_iova_kind kind, uint64_t addr,
+		       uint64_t size, uint64_t align, uint64_t *iova)
+{
+	VDPASTATE_OPTS(vdpastate_iova_map_opts, o, .align = align);
+
+	return vdpastate_iova_map(sp, kind, addr, size, &o, iova);
+}
+
+static void expect_translate(enum vdpastate_iova_kind kind, uint64_t addr,
+			     uint64_t iova, uint64_t contig)
+{
+	uint64_t i = 0, c = 0;
+
+	ck_assert_int_eq(vdpastate_iova_translate(sp, kind, addr, &i, &c), 0);
+	ck_assert_uint_eq(i, iova);
+	ck_assert_uint_eq(c, contig);
+}
+
+START_TEST(new_and_free)
+{
+	struct vdpastate_iova *t;
+
+	errno = 0;
+	ck_assert_ptr_null(vdpastate_iova_new(2, 1));
+	ck_assert_int_eq(errno, EINVAL);
+	ERRMSG_HAS("first > last");
+	t = vdpastate_iova_new(0, UINT64_MAX);
+	ck_assert_ptr_nonnull(t);
+	vdpastate_iova_free(t);
+	/* A one-byte space. */
+	t = vdpastate_iova_new(7, 7);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(vdpastate_iova_count(t, 0), 0);
+	vdpastate_iova_free(t);
+	vdpastate_iova_free(NULL);
+}
+END_TEST
+
+START_TEST(alloc_and_translate)
+{
+	ck_assert_uint_eq(map_ok(GPA, 0x0, 0x2000), 0x1000);
+	ck_assert_uint_eq(map_ok(GPA, 0x10000, 0x800), 0x3000);
+	/* The next allocation starts on the next 4096 boundary. */
+	ck_assert_uint_eq(map_ok(HVA, 0x7f0000000000, 0x1000), 0x4000);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 3);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, GPA), 2);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, HVA), 1);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, RSV), 0);
+
+	expect_translate(GPA, 0x0, 0x1000, 0x2000);
+	expect_translate(GPA, 0x1800, 0x2800, 0x800);
+	expect_translate(GPA, 0x1fff, 0x2fff, 1);
+	expect_translate(GPA, 0x107ff, 0x37ff, 1);
+	expect_translate(HVA, 0x7f0000000abc, 0x4abc, 0x544);
+	/* Outputs are optional. */
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, 0x10, NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(translate_errors)
+{
+	uint64_t i = 5, c = 6;
+
+	map_ok(GPA, 0x10000, 0x1000);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, 0x11000, &i, &c), -ENOENT);
+	ERRMSG_HAS("translate GPA 0x11000: not mapped");
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, 0xffff, &i, &c), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, HVA, 0x10000, &i, &c), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, RSV, 0x10000, &i, &c), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, 0, 0x10000, &i, &c), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, 9, 0x10000, &i, &c), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_translate(NULL, GPA, 0x10000, &i, &c), -EINVAL);
+	ck_assert_uint_eq(i, 5);
+	ck_assert_uint_eq(c, 6);
+}
+END_TEST
+
+START_TEST(alias_keys_are_separate)
+{
+	uint64_t a, b, h;
+
+	/* Two guest ranges and a host range with the same numbers. */
+	a = map_ok(GPA, 0x0, 0x1000);
+	b = map_ok(GPA, 0x10000, 0x1000);
+	h = map_ok(HVA, 0x0, 0x1000);
+	ck_assert_uint_ne(a, h);
+	expect_translate(GPA, 0x10, a + 0x10, 0xff0);
+	expect_translate(HVA, 0x10, h + 0x10, 0xff0);
+	expect_translate(GPA, 0x10010, b + 0x10, 0xff0);
+	/* Overlap is checked within a kind only. */
+	ck_assert_int_eq(map_aligned(HVA, 0x800, 0x1000, 0, NULL), -EEXIST);
+	ck_assert_int_eq(map_aligned(GPA, 0x800, 0x1000, 0, NULL), -EEXIST);
+	/* Removing the guest mapping leaves the host one. */
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, a), 0);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, 0x10, NULL, NULL), -ENOENT);
+	expect_translate(HVA, 0x10, h + 0x10, 0xff0);
+}
+END_TEST
+
+START_TEST(map_einval)
+{
+	uint64_t out = 0x77;
+	struct { size_t sz; uint64_t align, iova, flags, future; } big = {
+		.sz = sizeof(big), .future = 1,
+	};
+
+	ck_assert_int_eq(vdpastate_iova_map(sp, GPA, 0x1000, 0, NULL, &out), -EINVAL);
+	ERRMSG_HAS("size 0");
+	ck_assert_int_eq(vdpastate_iova_map(sp, GPA, UINT64_MAX, 2, NULL, &out), -EINVAL);
+	ERRMSG_HAS("wraps past 2^64");
+	ck_assert_int_eq(vdpastate_iova_map(sp, 0, 0x1000, 0x1000, NULL, &out), -EINVAL);
+	ERRMSG_HAS("bad kind 0");
+	ck_assert_int_eq(vdpastate_iova_map(sp, RSV, 0x1000, 0x1000, NULL, &out), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_map(sp, 4, 0x1000, 0x1000, NULL, &out), -EINVAL);
+	ck_assert_int_eq(map_aligned(GPA, 0x1000, 0x1000, 0x3000, &out), -EINVAL);
+	ERRMSG_HAS("alignment 0x3000 is not a power of two");
+	{
+		VDPASTATE_OPTS(vdpastate_iova_map_opts, o, .flags = 2);
+		ck_assert_int_eq(vdpastate_iova_map(sp, GPA, 0, 0x1000, &o, &out), -EINVAL);
+		ERRMSG_HAS("unknown flags 0x2");
+	}
+	/* An option this library does not know. */
+	ck_assert_int_eq(vdpastate_iova_map(sp, GPA, 0, 0x1000,
+					    (const struct vdpastate_iova_map_opts *)&big,
+					    &out), -EINVAL);
+	ERRMSG_HAS("vdpastate_iova_map_opts");
+	/* Fixed: misaligned, outside, wrapping. */
+	ck_assert_int_eq(map_at(GPA, 0, 0x1000, 0x1800, 0), -EINVAL);
+	ERRMSG_HAS("not aligned to 0x1000");
+	ck_assert_int_eq(map_at(GPA, 0, 0x1000, 0x1800, 0x1000), -EINVAL);
+	ck_assert_int_eq(map_at(GPA, 0, 0x1000, 0x0, 0), -EINVAL);
+	ERRMSG_HAS("outside the space [0x1000, 0xfffff]");
+	ck_assert_int_eq(map_at(GPA, 0, 0x1000, 0xff000 + 0x1000, 0), -EINVAL);
+	ck_assert_int_eq(map_at(GPA, 0, 0x1001, 0xff000, 0), -EINVAL);
+	ck_assert_int_eq(map_at(GPA, 0, 0x2000, UINT64_MAX - 0xfff, 0), -EINVAL);
+	ERRMSG_HAS("wraps past 2^64");
+	ck_assert_int_eq(vdpastate_iova_map(NULL, GPA, 0, 0x1000, NULL, &out), -EINVAL);
+
+	ck_assert_uint_eq(out, 0x77);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 0);
+	/* After all that the first allocation still lands at the bottom. */
+	ck_assert_uint_eq(map_ok(GPA, 0, 0x1000), 0x1000);
+}
+END_TEST
+
+START_TEST(map_eexist)
+{
+	uint64_t out = 0x77;
+
+	ck_assert_int_eq(map_at(GPA, 0x10000, 0x4000, 0x8000, 0), 0);
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x20000, 0x20fff), 0);
+	/* Key overlaps: same, left edge, right edge, around, inside. */
+	ck_assert_int_eq(map_aligned(GPA, 0x10000, 0x4000, 0, &out), -EEXIST);
+	ERRMSG_HAS("overlaps GPA [0x10000, 0x13fff] mapped at IOVA 0x8000");
+	ck_assert_int_eq(map_aligned(GPA, 0xf000, 0x1001, 0, &out), -EEXIST);
+	ck_assert_int_eq(map_aligned(GPA, 0x13fff, 0x1, 0, &out), -EEXIST);
+	ck_assert_int_eq(map_aligned(GPA, 0x0, 0x100000, 0, &out), -EEXIST);
+	ck_assert_int_eq(map_aligned(GPA, 0x11000, 0x10, 0, &out), -EEXIST);
+	/* Fixed IOVA over a mapping or a reservation. */
+	ck_assert_int_eq(map_at(HVA, 0, 0x1000, 0xb000, 0), -EEXIST);
+	ERRMSG_HAS("overlaps GPA mapping at IOVA [0x8000, 0xbfff]");
+	ck_assert_int_eq(map_at(HVA, 0, 0x2000, 0x7000, 0), -EEXIST);
+	ck_assert_int_eq(map_at(HVA, 0, 0x1000, 0x20000, 0), -EEXIST);
+	ERRMSG_HAS("overlaps reserved mapping");
+	ck_assert_int_eq(map_at(HVA, 0, 0x10, 0x20ff0, 0x10), -EEXIST);
+	ck_assert_uint_eq(out, 0x77);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 2);
+	/* Adjacent on both sides is fine. */
+	ck_assert_int_eq(map_at(GPA, 0xf000, 0x1000, 0x7000, 0), 0);
+	ck_assert_int_eq(map_at(GPA, 0x14000, 0x1000, 0xc000, 0), 0);
+	ck_assert_int_eq(map_at(HVA, 0, 0x1000, 0x1f000, 0), 0);
+	ck_assert_int_eq(map_at(HVA, 0x1000, 0x1000, 0x21000, 0), 0);
+}
+END_TEST
+
+START_TEST(map_enospc)
+{
+	uint64_t out = 0x77;
+
+	/* The space holds 0xff000 bytes. */
+	ck_assert_int_eq(map_aligned(GPA, 0, 0xff001, 0, &out), -ENOSPC);
+	ERRMSG_HAS("no free IOVA range");
+	ck_assert_uint_eq(map_ok(GPA, 0, 0xff000), 0x1000);
+	ck_assert_int_eq(map_aligned(HVA, 0, 1, 1, &out), -ENOSPC);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, 0x1000), 0);
+	/* Alignment can rule out every place: 0x100000 > the last IOVA. */
+	ck_assert_int_eq(map_aligned(GPA, 0, 0x1000, 0x100000, &out), -ENOSPC);
+	ck_assert_int_eq(map_aligned(GPA, 0, 0x80000, 0x80000, &out), 0);
+	ck_assert_uint_eq(out, 0x80000);
+	out = 0x77;
+	ck_assert_int_eq(map_aligned(GPA, 0x100000, 0x80000, 0x80000, &out), -ENOSPC);
+	ck_assert_uint_eq(out, 0x77);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 1);
+}
+END_TEST
+
+START_TEST(first_fit_lowest)
+{
+	uint64_t iova[8], out;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		iova[i] = map_ok(GPA, (uint64_t)i << 20, 0x2000);
+	ck_assert_uint_eq(iova[7], 0xf000);
+	/* Holes at 0x3000 (2 pages), 0x7000 (4 pages), 0xf000.. (rest). */
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, iova[1]), 0);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, iova[3]), 0);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, iova[4]), 0);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, iova[7]), 0);
+	/* Too big for the first hole, fits the second. */
+	ck_assert_uint_eq(map_ok(HVA, 0, 0x3000), 0x7000);
+	/* Fits the first hole. */
+	ck_assert_uint_eq(map_ok(HVA, 0x10000, 0x1000), 0x3000);
+	ck_assert_uint_eq(map_ok(HVA, 0x20000, 0x1000), 0x4000);
+	ck_assert_uint_eq(map_ok(HVA, 0x30000, 0x1000), 0xa000);
+	ck_assert_uint_eq(map_ok(HVA, 0x40000, 0x1000), 0xf000);
+	/* Byte alignment packs right after the previous mapping. */
+	ck_assert_int_eq(map_aligned(HVA, 0x50000, 0x10, 1, &out), 0);
+	ck_assert_uint_eq(out, 0x10000);
+	ck_assert_int_eq(map_aligned(HVA, 0x60000, 0x10, 1, &out), 0);
+	ck_assert_uint_eq(out, 0x10010);
+	ck_assert_int_eq(map_aligned(HVA, 0x70000, 0x10, 0x100, &out), 0);
+	ck_assert_uint_eq(out, 0x10100);
+}
+END_TEST
+
+START_TEST(one_byte_holes)
+{
+	uint64_t out, i;
+
+	/* 16 mappings of 0xfff bytes at every page: a one-byte hole after each. */
+	for (i = 1; i <= 16; i++)
+		ck_assert_int_eq(map_at(GPA, i << 20, 0xfff, i << 12, 1), 0);
+	for (i = 1; i <= 16; i++) {
+		ck_assert_int_eq(map_aligned(HVA, i << 20, 1, 1, &out), 0);
+		ck_assert_uint_eq(out, (i << 12) + 0xfff);
+	}
+	ck_assert_int_eq(map_aligned(HVA, 0, 2, 1, &out), 0);
+	ck_assert_uint_eq(out, 17 << 12);
+}
+END_TEST
+
+START_TEST(alignment_near_misses)
+{
+	uint64_t out, i;
+
+	/*
+	 * 31 holes of 0x2000 bytes, each starting 0x1000 past a 0x2000
+	 * boundary: big enough for 0x2000 bytes but never aligned for it.
+	 * The first real fit is after them, at 0x80000.
+	 */
+	for (i = 0; i < 32; i++)
+		ck_assert_int_eq(map_at(GPA, i << 20, 0x2000, 0x1000 + i * 0x4000, 0x1000), 0);
+	ck_assert_int_eq(map_aligned(HVA, 0, 0x2000, 0x2000, &out), 0);
+	ck_assert_uint_eq(out, 0x80000);
+	/* With alignment 0x1000 the first hole fits. */
+	ck_assert_uint_eq(map_ok(HVA, 0x10000, 0x2000), 0x3000);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+}
+END_TEST
+
+START_TEST(fixed_maps)
+{
+	uint64_t out = 0;
+
+	ck_assert_int_eq(map_at(GPA, 0x5000, 0x1000, 0x80000, 0), 0);
+	expect_translate(GPA, 0x5000, 0x80000, 0x1000);
+	/* Any byte with alignment 1. */
+	ck_assert_int_eq(map_at(GPA, 0x9000, 0x3, 0x1235, 1), 0);
+	expect_translate(GPA, 0x9001, 0x1236, 2);
+	/* The last byte of the space. */
+	ck_assert_int_eq(map_at(HVA, 0x9000, 0x1000, 0xff000, 0), 0);
+	{
+		VDPASTATE_OPTS(vdpastate_iova_map_opts, o, .iova = 0xff000,
+			       .flags = VDPASTATE_IOVA_MAP_FIXED);
+		ck_assert_int_eq(vdpastate_iova_unmap(sp, 0xff000), 0);
+		ck_assert_int_eq(vdpastate_iova_map(sp, HVA, 0x9000, 0x1000, &o, &out), 0);
+		ck_assert_uint_eq(out, 0xff000);
+	}
+	/* Allocation goes around fixed mappings. */
+	ck_assert_uint_eq(map_ok(HVA, 0, 0x1000), 0x2000);
+}
+END_TEST
+
+START_TEST(top_of_64bit_space)
+{
+	enum vdpastate_iova_kind k;
+	uint64_t a, c, out;
+
+	vdpastate_iova_free(sp);
+	sp = vdpastate_iova_new(UINT64_MAX - 0xffff, UINT64_MAX);
+	ck_assert_ptr_nonnull(sp);
+	/* A key range may end at 2^64 too. */
+	ck_assert_uint_eq(map_ok(GPA, UINT64_MAX - 0xfff, 0x1000), UINT64_MAX - 0xffff);
+	ck_assert_int_eq(map_aligned(GPA, UINT64_MAX - 0x1fff, 0x2001, 0, &out), -EINVAL);
+	ck_assert_uint_eq(map_ok(HVA, 0, 0xf000), UINT64_MAX - 0xefff);
+	ck_assert_int_eq(map_aligned(HVA, 0x100000, 1, 1, &out), -ENOSPC);
+	expect_translate(GPA, UINT64_MAX, UINT64_MAX - 0xf000, 1);
+	expect_translate(HVA, 0xeffe, UINT64_MAX - 1, 2);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, UINT64_MAX, &k, &a, &c), 0);
+	ck_assert_int_eq(k, HVA);
+	ck_assert_uint_eq(a, 0xefff);
+	ck_assert_uint_eq(c, 1);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, UINT64_MAX - 0xefff), 0);
+	/* An alignment whose rounding would pass 2^64. */
+	ck_assert_int_eq(map_aligned(HVA, 0, 0x1000, 1ull << 63, &out), -ENOSPC);
+	ck_assert_int_eq(map_at(HVA, 0, 0x1000, UINT64_MAX - 0xfff, 0), 0);
+	ck_assert_int_eq(map_at(HVA, 0x1000, 0x1001, UINT64_MAX - 0x1fff, 0), -EEXIST);
+}
+END_TEST
+
+START_TEST(whole_64bit_space)
+{
+	enum vdpastate_iova_kind k = 0;
+	uint64_t c = 0, out;
+
+	vdpastate_iova_free(sp);
+	sp = vdpastate_iova_new(0, UINT64_MAX);
+	ck_assert_ptr_nonnull(sp);
+	ck_assert_uint_eq(map_ok(GPA, 1, UINT64_MAX), 0);
+	expect_translate(GPA, UINT64_MAX, UINT64_MAX - 1, 1);
+	ck_assert_int_eq(map_aligned(HVA, 0, 1, 1, &out), 0);
+	ck_assert_uint_eq(out, UINT64_MAX);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, 0), 0);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, UINT64_MAX), 0);
+	/* A reservation of all 2^64 IOVAs: contig saturates. */
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0, UINT64_MAX), 0);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, 0, &k, NULL, &c), 0);
+	ck_assert_int_eq(k, RSV);
+	ck_assert_uint_eq(c, UINT64_MAX);
+	ck_assert_int_eq(map_aligned(HVA, 0, 1, 1, &out), -ENOSPC);
+}
+END_TEST
+
+START_TEST(reserve)
+{
+	enum vdpastate_iova_kind k = 0;
+	uint64_t a = 9, c = 0;
+
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x1000, 0x1fff), 0);
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x3000, 0x3fff), 0);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, RSV), 2);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 2);
+	ck_assert_uint_eq(map_ok(GPA, 0, 0x1000), 0x2000);
+	ck_assert_uint_eq(map_ok(GPA, 0x1000, 0x1000), 0x4000);
+
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, 0x3800, &k, &a, &c), 0);
+	ck_assert_int_eq(k, RSV);
+	ck_assert_uint_eq(a, 0);
+	ck_assert_uint_eq(c, 0x800);
+
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x2fff, 0x2fff), -EEXIST);
+	ERRMSG_HAS("reserve IOVA [0x2fff, 0x2fff]: overlaps GPA mapping");
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x1800, 0x1800), -EEXIST);
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x0, 0x1000), -EINVAL);
+	ERRMSG_HAS("not a range inside the space");
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0xfffff, 0x100000), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x9000, 0x8fff), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_reserve(NULL, 0x9000, 0x9fff), -EINVAL);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 4);
+	/* The whole rest of the space, then nothing fits. */
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x5000, 0xfffff), 0);
+	ck_assert_int_eq(map_aligned(HVA, 0, 1, 1, NULL), -ENOSPC);
+	/* A reservation is removed like a mapping. */
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, 0x1000), 0);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, RSV), 2);
+	ck_assert_uint_eq(map_ok(HVA, 0, 0x1000), 0x1000);
+}
+END_TEST
+
+START_TEST(unmap)
+{
+	uint64_t a = map_ok(GPA, 0x10000, 0x3000);
+
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, a + 0x1000), -ENOENT);
+	ERRMSG_HAS("unmap IOVA 0x2000: no mapping starts there");
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, 0x80000), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_unmap(NULL, a), -EINVAL);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 1);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, a), 0);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 0);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, GPA), 0);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, a), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, 0x10000, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, a, NULL, NULL, NULL), -ENOENT);
+	/* Both the IOVA and the key range are free again. */
+	ck_assert_uint_eq(map_ok(GPA, 0x10000, 0x3000), a);
+}
+END_TEST
+
+START_TEST(lookup)
+{
+	enum vdpastate_iova_kind k = 0;
+	uint64_t a = 0, c = 0, g, h;
+
+	g = map_ok(GPA, 0x123000, 0x2000);
+	h = map_ok(HVA, 0x7f00000, 0x1000);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, g + 0x1001, &k, &a, &c), 0);
+	ck_assert_int_eq(k, GPA);
+	ck_assert_uint_eq(a, 0x124001);
+	ck_assert_uint_eq(c, 0xfff);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, h, &k, &a, &c), 0);
+	ck_assert_int_eq(k, HVA);
+	ck_assert_uint_eq(a, 0x7f00000);
+	ck_assert_uint_eq(c, 0x1000);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, h, NULL, NULL, NULL), 0);
+	k = 0;
+	a = c = 7;
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, h + 0x1000, &k, &a, &c), -ENOENT);
+	ERRMSG_HAS("lookup IOVA 0x4000: not mapped");
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, 0xfff, &k, &a, &c), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_lookup(sp, UINT64_MAX, &k, &a, &c), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_lookup(NULL, h, &k, &a, &c), -EINVAL);
+	ck_assert_int_eq(k, 0);
+	ck_assert_uint_eq(a, 7);
+	ck_assert_uint_eq(c, 7);
+}
+END_TEST
+
+struct collect {
+	struct vdpastate_iova_mapping m[8];
+	int n, stop_at;
+};
+
+static int collect_fn(const struct vdpastate_iova_mapping *m, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n == c->stop_at)
+		return 42;
+	c->m[c->n++] = *m;
+	return 0;
+}
+
+START_TEST(foreach_and_count)
+{
+	struct collect c = { .stop_at = -1 };
+
+	ck_assert_int_eq(vdpastate_iova_foreach(sp, collect_fn, &c), 0);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(map_at(HVA, 0xaa000, 0x1000, 0x9000, 0), 0);
+	ck_assert_int_eq(vdpastate_iova_reserve(sp, 0x5000, 0x5fff), 0);
+	ck_assert_int_eq(map_at(GPA, 0xbb000, 0x2000, 0x2000, 0), 0);
+	ck_assert_int_eq(vdpastate_iova_foreach(sp, collect_fn, &c), 0);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_uint_eq(c.m[0].iova, 0x2000);
+	ck_assert_uint_eq(c.m[0].size, 0x2000);
+	ck_assert_uint_eq(c.m[0].addr, 0xbb000);
+	ck_assert_uint_eq(c.m[0].kind, GPA);
+	ck_assert_uint_eq(c.m[0].reserved, 0);
+	ck_assert_uint_eq(c.m[1].iova, 0x5000);
+	ck_assert_uint_eq(c.m[1].addr, 0);
+	ck_assert_uint_eq(c.m[1].kind, RSV);
+	ck_assert_uint_eq(c.m[2].iova, 0x9000);
+	ck_assert_uint_eq(c.m[2].kind, HVA);
+	/* fn's first non-zero value stops the walk and is returned. */
+	c.n = 0;
+	c.stop_at = 1;
+	ck_assert_int_eq(vdpastate_iova_foreach(sp, collect_fn, &c), 42);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(vdpastate_iova_foreach(sp, NULL, &c), -EINVAL);
+	ck_assert_int_eq(vdpastate_iova_foreach(NULL, collect_fn, &c), -EINVAL);
+
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), 3);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, GPA), 1);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, HVA), 1);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, RSV), 1);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 4), 0);
+	ck_assert_uint_eq(vdpastate_iova_count(NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(opts_sizes)
+{
+	/* A caller built against a header with only sz and align. */
+	struct { size_t sz; uint64_t align; } old = { sizeof(old), 0x10000 };
+	uint64_t out;
+
+	map_ok(GPA, 0, 0x1000);
+	ck_assert_int_eq(vdpastate_iova_map(sp, GPA, 0x1000, 0x1000,
+					    (const struct vdpastate_iova_map_opts *)&old,
+					    &out), 0);
+	ck_assert_uint_eq(out, 0x10000);
+	/* A NULL opts means the defaults. */
+	ck_assert_int_eq(vdpastate_iova_map(sp, GPA, 0x2000, 0x10, NULL, &out), 0);
+	ck_assert_uint_eq(out, 0x2000);
+}
+END_TEST
+
+START_TEST(many_mappings)
+{
+	const uint64_t n = 100000;
+	uint64_t i, out;
+
+	vdpastate_iova_free(sp);
+	sp = vdpastate_iova_new(0, (1ull << 40) - 1);
+	ck_assert_ptr_nonnull(sp);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(map_ok(i & 1 ? HVA : GPA, i << 16, 0x1000), i << 12);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+	/* Punch every third page; allocation refills them bottom up. */
+	for (i = 0; i < n; i += 3)
+		ck_assert_int_eq(vdpastate_iova_unmap(sp, i << 12), 0);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+	for (i = 0; i < n; i += 3) {
+		ck_assert_int_eq(map_aligned(GPA, (n + i) << 16, 0x1000, 0, &out), 0);
+		ck_assert_uint_eq(out, i << 12);
+	}
+	expect_translate(HVA, (n - 3) << 16, (n - 3) << 12, 0x1000);
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), n);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------ randomized model */
+
+static unsigned long model_ops(void)
+{
+	const char *s = getenv("VDS_IOVA_MODEL_OPS");
+
+	return s && *s ? strtoul(s, NULL, 0) : 100000;
+}
+
+START_TEST(random_model)
+{
+	unsigned long total = model_ops(), done = 0, per = total / IM_NCONFIGS + 1;
+	unsigned int cfg;
+
+	for (cfg = 0; cfg < IM_NCONFIGS; cfg++) {
+		struct im *m = im_new(cfg);
+		struct im_rng rng;
+		unsigned long i;
+
+		ck_assert_ptr_nonnull(m);
+		im_rng_init(&rng, 0x5eed0000ull + cfg);
+		for (i = 0; i < per; i++, done++)
+			ck_assert_msg(im_step(m, &rng.src) == 0,
+				      "config %u step %lu: %s", cfg, i, im_msg(m));
+		ck_assert_msg(im_verify(m) == 0, "config %u: %s", cfg, im_msg(m));
+		im_free(m);
+	}
+	ck_assert_uint_ge(done, total);
+}
+END_TEST
+
+Suite *iova_suite(void)
+{
+	Suite *s = suite_create("iova");
+	TCase *tc = tcase_create("api");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, new_and_free);
+	tcase_add_test(tc, alloc_and_translate);
+	tcase_add_test(tc, translate_errors);
+	tcase_add_test(tc, alias_keys_are_separate);
+	tcase_add_test(tc, map_einval);
+	tcase_add_test(tc, map_eexist);
+	tcase_add_test(tc, map_enospc);
+	tcase_add_test(tc, first_fit_lowest);
+	tcase_add_test(tc, one_byte_holes);
+	tcase_add_test(tc, alignment_near_misses);
+	tcase_add_test(tc, fixed_maps);
+	tcase_add_test(tc, top_of_64bit_space);
+	tcase_add_test(tc, whole_64bit_space);
+	tcase_add_test(tc, reserve);
+	tcase_add_test(tc, unmap);
+	tcase_add_test(tc, lookup);
+	tcase_add_test(tc, foreach_and_count);
+	tcase_add_test(tc, opts_sizes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("scale");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, many_mappings);
+	tcase_add_test(tc, random_model);
+	tcase_set_timeout(tc, 600);
+	suite_add_tcase(s, tc);
+	return s;
+}
