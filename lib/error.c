@@ -55,13 +55,16 @@ VDPASTATE_API const char *vdpastate_last_error(void)
 	return last_err;
 }
 
-static void record(const char *fmt, va_list ap)
+static void VDS_PRINTF(1, 0) record(const char *fmt, va_list ap)
 {
-	int n = vsnprintf(last_err, sizeof(last_err), fmt, ap);
+	char tmp[VDS_ERRMSG_MAX];
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 
 	/* Never truncate silently: a cut message says so. */
-	if (n >= (int)sizeof(last_err))
-		memcpy(last_err + sizeof(last_err) - 4, "...", 4);
+	if (n >= (int)sizeof(tmp))
+		memcpy(tmp + sizeof(tmp) - 4, "...", 4);
+	/* Formatted apart, so the previous message may be an argument. */
+	memcpy(last_err, tmp, sizeof(tmp));
 }
 
 int vds_fail(int err, const char *fmt, ...)
@@ -104,5 +107,23 @@ int vds_opts_check(const void *opts, size_t lib_sz, const char *type_name)
 					"%s: byte %zu is set but this library "
 					"(size %zu) does not know that option",
 					type_name, i, lib_sz);
+	return 0;
+}
+
+int vds_out_copy(void *out, const void *full, size_t full_sz,
+		 const char *type_name)
+{
+	size_t sz;
+
+	if (!out)
+		return vds_fail(-EINVAL, "%s: NULL output struct", type_name);
+	memcpy(&sz, out, sizeof(sz));
+	if (sz < sizeof(size_t))
+		return vds_fail(-EINVAL, "%s: sz %zu is smaller than the sz field",
+				type_name, sz);
+	memcpy((char *)out + sizeof(size_t), (const char *)full + sizeof(size_t),
+	       (sz < full_sz ? sz : full_sz) - sizeof(size_t));
+	if (sz > full_sz)
+		memset((char *)out + full_sz, 0, sz - full_sz);
 	return 0;
 }

@@ -38,6 +38,14 @@ int vds_opts_check(const void *opts, size_t lib_sz, const char *type_name);
 #define VDS_OPTS_GET(opts, field, def) \
 	(VDS_OPTS_HAS(opts, field) ? (opts)->field : (def))
 
+/*
+ * Fill a caller's sz-first output struct from the library's full one:
+ * copies what fits in the caller's sz, zeroes what the caller has beyond
+ * the library's struct, keeps the caller's sz.  -EINVAL if sz is too small.
+ */
+int vds_out_copy(void *out, const void *full, size_t full_sz,
+		 const char *type_name);
+
 /* Send a message to the VMM's log callback, if one is installed. */
 void vds_log(enum vdpastate_log_level level, const char *fmt, ...)
 	VDS_PRINTF(2, 3);

@@ -16,6 +16,7 @@
 #include <libvdpastate/mem.h>
 
 #include "internal.h"
+#include "mem_int.h"
 
 struct mem_region {
 	uint64_t gpa;
@@ -257,4 +258,18 @@ VDPASTATE_API int vdpastate_mem_range(const struct vdpastate_mem *mem,
 				(unsigned long long)gpa, (unsigned long long)last,
 				n, max_segs);
 	return (int)n;
+}
+
+int vds_mem_region(const struct vdpastate_mem *mem, uint64_t gpa,
+		   struct vds_mem_region *out)
+{
+	const struct mem_region *r = find(mem, gpa);
+
+	if (!r)
+		return -EFAULT;
+	out->first = r->gpa;
+	out->last = r->last;
+	out->hva = r->hva;
+	out->flags = r->flags;
+	return 0;
 }

@@ -237,6 +237,15 @@ START_TEST(long_message_marked_truncated)
 }
 END_TEST
 
+START_TEST(last_error_as_argument)
+{
+	/* Wrapping the previous message in a new one is safe. */
+	vds_fail(-EINVAL, "inner %d", 7);
+	vds_fail(-EIO, "outer: %s", vdpastate_last_error());
+	ck_assert_str_eq(vdpastate_last_error(), "outer: inner 7");
+}
+END_TEST
+
 static void *other_thread_fails(void *arg)
 {
 	vds_fail(-EIO, "other thread");
@@ -275,6 +284,7 @@ Suite *base_suite(void)
 	tcase_add_test(tc, strerror_system_and_unknown);
 	tcase_add_test(tc, long_message_marked_truncated);
 	tcase_add_test(tc, last_error_per_thread);
+	tcase_add_test(tc, last_error_as_argument);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("version");

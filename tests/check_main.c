@@ -14,6 +14,7 @@ int main(void)
 		base_suite,
 		mem_suite,
 		iova_suite,
+		svq_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

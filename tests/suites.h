@@ -8,5 +8,6 @@
 Suite *base_suite(void);
 Suite *mem_suite(void);
 Suite *iova_suite(void);
+Suite *svq_suite(void);
 
 #endif

@@ -9,5 +9,7 @@
 #include <libvdpastate/version.h>
 #include <libvdpastate/mem.h>
 #include <libvdpastate/iova.h>
+#include <libvdpastate/vring.h>
+#include <libvdpastate/svq.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */

@@ -76,8 +76,9 @@ VDPASTATE_API void *vdpastate_mem_lookup(const struct vdpastate_mem *mem,
  * (0 for len 0).  -EFAULT: some byte of the range is not guest memory, or
  * the range wraps past 2^64 (checked for every byte, not just the start);
  * -EROFS: write is true and part of the range is read-only; -ENOBUFS: more
- * than max_segs segments would be needed.  O(log n + segments); no
- * allocation.
+ * than max_segs segments would be needed (the whole range was checked and
+ * the first max_segs segments are filled in, so a caller can continue
+ * after them).  O(log n + segments); no allocation.
  */
 VDPASTATE_API int vdpastate_mem_range(const struct vdpastate_mem *mem,
 				      uint64_t gpa, uint64_t len, bool write,

@@ -11,7 +11,7 @@ build=$(cd "${2:-$src/build}" && pwd)
 out="$build/fuzz"
 mkdir -p "$out"
 cflags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-incs="-I$src/include -I$build/include -I$src/lib -I$build -include $build/config.h"
+incs="-I$src/include -I$build/include -I$src/lib -I$src/tests -I$build -include $build/config.h"
 libsrc=$(ls "$src"/lib/*.c)
 n=0
 for t in "$src"/tests/fuzz/fuzz_*.c; do

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/ring.h - the two halves of a split virtqueue, shared by the shadow
+ * virtqueue (a device toward the guest, a driver toward the device) and the
+ * simulated device (a device toward the shadow ring).  Ring memory is
+ * reached through host pointers resolved once; buffer and indirect-table
+ * addresses are resolved through a small address-space interface, so the
+ * same code serves guest-physical and IOVA address spaces.
+ *
+ * Both halves treat the other side as hostile: every index, length and
+ * address read from shared memory is checked before use, and each value is
+ * read exactly once.
+ */
+#ifndef VDS_RING_H
+#define VDS_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libvdpastate/iova.h>
+#include <libvdpastate/mem.h>
+#include <libvdpastate/vring.h>
+
+/* Little-endian ring structures (this library runs little-endian hosts). */
+struct vds_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vds_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];
+	/* uint16_t used_event follows ring[num] */
+};
+
+struct vds_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vds_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct vds_used_elem ring[];
+	/* uint16_t avail_event follows ring[num] */
+};
+
+/*
+ * A resolved piece of a buffer: where it is in the ring's address space
+ * (addr), what the address space translates it to (xaddr: the same GPA for
+ * guest memory, the IOVA for the shadow virtqueue's view of guest memory,
+ * the IOVA for a device's IOTLB), and where it lives in the host.
+ */
+struct vds_seg {
+	uint64_t addr;
+	uint64_t xaddr;
+	void *hva;
+	uint32_t len;
+	uint16_t flags; /* VDPASTATE_VRING_DESC_F_WRITE or 0 */
+	uint16_t no_xaddr; /* reachable by the host, no translation */
+};
+
+/*
+ * An address space: resolve [addr, addr + len) into at most max segments,
+ * each contiguous in the host and in the translation.  Returns the number
+ * of segments (0 for len 0), -EFAULT if any byte is unreachable, -EROFS if
+ * write and some byte is read-only, -ENOBUFS if more than max segments are
+ * needed (the first max are filled in), or another negative errno with a
+ * message of its own.  An address space may cache; one instance is used by
+ * one thread at a time.
+ */
+struct vds_as {
+	int (*range)(struct vds_as *as, uint64_t addr, uint64_t len, bool write,
+		     struct vds_seg *segs, unsigned int max);
+};
+
+/* The guest-physical address space of a memory table, with a one-region
+ * cache (the memory table must not change while it is used; reset it
+ * after a change). */
+struct vds_as_mem {
+	struct vds_as as;
+	const struct vdpastate_mem *mem;
+	uint64_t c_first, c_last;
+	uintptr_t c_hva;
+	bool c_writable;
+};
+void vds_as_mem_init(struct vds_as_mem *a, const struct vdpastate_mem *mem);
+void vds_as_mem_reset(struct vds_as_mem *a);
+
+/*
+ * An IOVA address space as a device sees it through its IOTLB: a snapshot,
+ * taken at init, of an IOVA tree's mappings resolved to host memory (GPA
+ * mappings through the memory table).  Sorted, searched in O(log n), with
+ * a most-recently-used entry in front.
+ */
+struct vds_iotlb_ent {
+	uint64_t first, last;
+	uintptr_t hva;
+	uint64_t writable;
+};
+
+struct vds_as_iova {
+	struct vds_as as;
+	struct vds_iotlb_ent *ent;
+	uint64_t *last; /* ent[i].last, searched compactly */
+	unsigned int n, cap, mru;
+};
+int vds_as_iova_init(struct vds_as_iova *a, const struct vdpastate_iova *iova,
+		     const struct vdpastate_mem *mem);
+void vds_as_iova_fini(struct vds_as_iova *a);
+
+/* Resolve a ring area that must be contiguous host memory. */
+void *vds_as_contig(struct vds_as *as, uint64_t addr, uint64_t len,
+		    bool write);
+
+/* ------------------------------------------------------------ device half */
+
+struct vds_vdev {
+	uint16_t num;
+	uint16_t mask;
+	bool event_idx;
+	bool indirect;
+	struct vds_desc *desc;
+	struct vds_avail *avail;
+	struct vds_used *used;
+	struct vds_as *as;
+	uint16_t last_avail;  /* next avail entry to consume */
+	uint16_t used_idx;    /* next used entry to write */
+	uint16_t signalled_used; /* used idx at the last signal decision */
+	/* Scratch for an indirect table that is not contiguous in the host. */
+	struct vds_desc *ind_copy;
+};
+
+int vds_vdev_init(struct vds_vdev *d, uint16_t num, uint64_t features,
+		  struct vds_as *as, void *desc, void *avail,
+		  void *used);
+void vds_vdev_fini(struct vds_vdev *d);
+
+/*
+ * Number of avail entries waiting, or -VDPASTATE_EGUEST if the driver's
+ * index jumped by more than the ring size.  Includes the acquire barrier
+ * that makes the entries' contents visible.
+ */
+int vds_vdev_avail(struct vds_vdev *d);
+
+/*
+ * Head of the next waiting chain (vds_vdev_avail() must have said > 0);
+ * -VDPASTATE_EGUEST if the head index is out of range.
+ */
+int vds_vdev_peek_head(struct vds_vdev *d, uint16_t *head);
+
+/*
+ * Walk and validate the chain at head, resolving every buffer through the
+ * address space into out[0..max): direct descriptors then at most one
+ * indirect table (which must be the chain's last descriptor), readable
+ * before writable, every byte reachable (writable where written), total
+ * length < 2^32, no loop, at most the ring size of descriptors per table.
+ * Returns the number of segments; -VDPASTATE_EGUEST with a message naming
+ * the violation; -E2BIG if the buffers need more than max segments; or an
+ * error of the address space's own.  *write_len receives the writable
+ * bytes.
+ */
+int vds_vdev_chain(struct vds_vdev *d, uint16_t head, struct vds_seg *out,
+		   unsigned int max, uint64_t *write_len);
+
+/* Consume the peeked entry. */
+static inline void vds_vdev_pop(struct vds_vdev *d)
+{
+	d->last_avail++;
+}
+
+/* Queue a used entry (not yet visible to the driver). */
+void vds_vdev_push_used(struct vds_vdev *d, uint16_t id, uint32_t len);
+
+/*
+ * Publish queued used entries (release barrier) and say whether the driver
+ * wants a notification for them (flags / used_event).
+ */
+bool vds_vdev_publish_used(struct vds_vdev *d);
+
+/*
+ * Ask the driver for a kick when new entries arrive (avail_event or the
+ * NO_NOTIFY flag), then re-check: true if entries arrived meanwhile.
+ */
+bool vds_vdev_enable_kicks(struct vds_vdev *d);
+
+/* ------------------------------------------------------------ driver half */
+
+struct vds_vdrv {
+	uint16_t num;
+	uint16_t mask;
+	bool event_idx;
+	struct vds_desc *desc;
+	struct vds_avail *avail;
+	struct vds_used *used;
+	uint16_t avail_idx;   /* next avail slot to fill */
+	uint16_t kicked_avail; /* avail idx at the last kick decision */
+	uint16_t last_used;   /* next used entry to read */
+	uint16_t free_head;
+	uint16_t num_free;
+	/* Private per-descriptor state: never read back from shared memory. */
+	uint16_t *next;     /* free list and chain links */
+	uint16_t *chain_len; /* at a head: descriptors in its chain; 0 = free */
+	struct vds_piece *piece; /* what each descriptor was posted with */
+};
+
+/* The driver's own record of a posted descriptor. */
+struct vds_piece {
+	uint64_t cookie; /* the poster's address for it (e.g. the GPA) */
+	uint32_t len;
+	uint32_t flags;
+};
+
+/*
+ * Set up a driver on a ring the caller allocated (zeroed here).  The ring
+ * areas must not be writable by the device except used.
+ */
+int vds_vdrv_init(struct vds_vdrv *r, uint16_t num, uint64_t features,
+		  void *desc, void *avail, void *used);
+void vds_vdrv_fini(struct vds_vdrv *r);
+
+/*
+ * Post a chain (readable pieces first) and make it available (not yet
+ * visible): descriptor i gets segs[i].xaddr, len and flags (a flag the
+ * ring knows, e.g. INDIRECT, passes through); the driver's own record
+ * keeps segs[i].addr as a cookie.  Returns the head, or -ENOSPC if fewer
+ * than n descriptors are free (nothing changed).
+ */
+int vds_vdrv_add(struct vds_vdrv *r, const struct vds_seg *segs,
+		 unsigned int n);
+
+/* Publish new avail entries; true if the device wants a kick. */
+bool vds_vdrv_publish(struct vds_vdrv *r);
+
+/*
+ * Take the next used entry: 1 with *id and *len set, 0 if none, or
+ * -VDPASTATE_EDEVICE (message says why) if the device reported an id out
+ * of range, an id not in flight, or moved its index by more than the ring.
+ * The chain stays allocated until vds_vdrv_free(), so the caller can walk
+ * it (r->next from id, r->chain_len[id] descriptors); free it before the
+ * next get_used so a repeated id is caught.
+ */
+int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id, uint32_t *len);
+void vds_vdrv_free(struct vds_vdrv *r, uint16_t head);
+
+/* After re-enabling calls: true if used entries arrived meanwhile. */
+bool vds_vdrv_more_used(struct vds_vdrv *r);
+
+/* Request (or stop requesting) used-buffer notifications. */
+void vds_vdrv_want_calls(struct vds_vdrv *r, bool on);
+
+/* Ring memory layout helpers. */
+static inline uint16_t *vds_used_event(struct vds_avail *a, uint16_t num)
+{
+	return &a->ring[num];
+}
+
+static inline uint16_t *vds_avail_event(struct vds_used *u, uint16_t num)
+{
+	return (uint16_t *)&u->ring[num];
+}
+
+/* Index of the first of n sorted ends >= key (n if none). */
+static inline unsigned int vds_first_end_ge(const uint64_t *ends,
+					    unsigned int n, uint64_t key)
+{
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (ends[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+#define VDS_READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define VDS_WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+#endif /* VDS_RING_H */
