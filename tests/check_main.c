@@ -12,6 +12,7 @@ int main(void)
 {
 	Suite *(*const suites[])(void) = {
 		base_suite,
+		cvq_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

@@ -6,5 +6,6 @@
 #include <check.h>
 
 Suite *base_suite(void);
+Suite *cvq_suite(void);
 
 #endif

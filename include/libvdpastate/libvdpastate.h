@@ -7,5 +7,6 @@
 
 #include <libvdpastate/common.h>
 #include <libvdpastate/version.h>
+#include <libvdpastate/cvq.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
