@@ -13,6 +13,7 @@ int main(void)
 	Suite *(*const suites[])(void) = {
 		base_suite,
 		cvq_suite,
+		netstate_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

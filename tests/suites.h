@@ -7,5 +7,6 @@
 
 Suite *base_suite(void);
 Suite *cvq_suite(void);
+Suite *netstate_suite(void);
 
 #endif

@@ -8,5 +8,6 @@
 #include <libvdpastate/common.h>
 #include <libvdpastate/version.h>
 #include <libvdpastate/cvq.h>
+#include <libvdpastate/netstate.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
