@@ -14,6 +14,7 @@ int main(void)
 		base_suite,
 		cvq_suite,
 		netstate_suite,
+		blob_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

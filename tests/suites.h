@@ -8,5 +8,6 @@
 Suite *base_suite(void);
 Suite *cvq_suite(void);
 Suite *netstate_suite(void);
+Suite *blob_suite(void);
 
 #endif
