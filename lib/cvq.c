@@ -1093,13 +1093,13 @@ int vds_cvq_parse(uint8_t cls, uint8_t cmd, const uint8_t *p, size_t len,
 		return vds_fail(-EOPNOTSUPP, "cvq: unknown class %u command %u",
 				cls, cmd);
 	/* Features first: a command the driver may not send is rejected as such. */
-	if ((err = check_feature(cls, cmd, features)))
+	if (lim && (err = check_feature(cls, cmd, features)))
 		return err;
 	if ((err = parse_payload(cls, cmd, p, len, out))) {
 		vds_cvq_cmd_release(out);
 		return err;
 	}
-	if ((err = vds_cvq_validate(out, features, lim))) {
+	if (lim && (err = vds_cvq_validate(out, features, lim))) {
 		vds_cvq_cmd_release(out);
 		return err;
 	}

@@ -99,6 +99,7 @@ void vds_cvq_write_payload(const struct vdpastate_cvq_cmd *c, uint8_t *p);
 /*
  * Parse the command-specific data of class/command and validate it; on
  * success out owns what it points to.  Errors as vdpastate_cvq_decode().
+ * lim NULL: structure only (the caller validates, e.g. by applying).
  */
 int vds_cvq_parse(uint8_t cls, uint8_t cmd, const uint8_t *p, size_t len,
 		  uint64_t features, const struct vds_cvq_lim *lim,

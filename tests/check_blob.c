@@ -13,24 +13,12 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "crc32c.h"
+
 #include "suites.h"
 #include "tests_rand.h"
 
 #define FB(b) VDPASTATE_NET_FBIT(VDPASTATE_NET_F_##b)
-
-/* An independent bitwise CRC-32C (Castagnoli, reflected). */
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-	int k;
-
-	while (n--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-	}
-	return ~c;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -54,7 +42,7 @@ static uint32_t get32(const uint8_t *p)
 static void fix_crc(uint8_t *b, size_t n)
 {
 	put32(b + 12, 0);
-	put32(b + 12, crc32c(b, n));
+	put32(b + 12, vds_test_crc32c(b, n));
 }
 
 static uint8_t *save(const struct vdpastate_blob *b, size_t *n)
