@@ -15,6 +15,9 @@ int main(void)
 		mem_suite,
 		iova_suite,
 		svq_suite,
+		cvq_suite,
+		netstate_suite,
+		blob_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

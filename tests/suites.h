@@ -9,5 +9,8 @@ Suite *base_suite(void);
 Suite *mem_suite(void);
 Suite *iova_suite(void);
 Suite *svq_suite(void);
+Suite *cvq_suite(void);
+Suite *netstate_suite(void);
+Suite *blob_suite(void);
 
 #endif

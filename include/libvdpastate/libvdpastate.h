@@ -11,5 +11,7 @@
 #include <libvdpastate/iova.h>
 #include <libvdpastate/vring.h>
 #include <libvdpastate/svq.h>
+#include <libvdpastate/cvq.h>
+#include <libvdpastate/netstate.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
