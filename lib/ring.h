@@ -146,11 +146,26 @@ void vds_vdev_fini(struct vds_vdev *d);
  */
 int vds_vdev_avail(struct vds_vdev *d);
 
+/* Reports a bad head (cold path of vds_vdev_peek_head). */
+int vds_vdev_head_fail(const struct vds_vdev *d, uint16_t h)
+	__attribute__((cold, noinline));
+
 /*
  * Head of the next waiting chain (vds_vdev_avail() must have said > 0);
  * -VDPASTATE_EGUEST if the head index is out of range.
  */
-int vds_vdev_peek_head(struct vds_vdev *d, uint16_t *head);
+static inline int vds_vdev_peek_head(struct vds_vdev *d, uint16_t *head)
+{
+	uint16_t h = __atomic_load_n(&d->avail->ring[d->last_avail & d->mask],
+				     __ATOMIC_RELAXED);
+
+	if (__builtin_expect(h >= d->num, 0)) {
+		vds_vdev_head_fail(d, h);
+		return -VDPASTATE_EGUEST;
+	}
+	*head = h;
+	return 0;
+}
 
 /*
  * Walk and validate the chain at head, resolving every buffer through the
@@ -173,7 +188,15 @@ static inline void vds_vdev_pop(struct vds_vdev *d)
 }
 
 /* Queue a used entry (not yet visible to the driver). */
-void vds_vdev_push_used(struct vds_vdev *d, uint16_t id, uint32_t len);
+static inline void vds_vdev_push_used(struct vds_vdev *d, uint16_t id,
+				      uint32_t len)
+{
+	struct vds_used_elem *e = &d->used->ring[d->used_idx & d->mask];
+
+	__atomic_store_n(&e->id, id, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->len, len, __ATOMIC_RELAXED);
+	d->used_idx++;
+}
 
 /*
  * Publish queued used entries (release barrier) and say whether the driver
@@ -232,8 +255,41 @@ void vds_vdrv_fini(struct vds_vdrv *r);
 int vds_vdrv_add(struct vds_vdrv *r, const struct vds_seg *segs,
 		 unsigned int n);
 
+/* Make the chain at head (n descriptors, free list now at i) available. */
+static inline int vds_vdrv_commit(struct vds_vdrv *r, uint16_t head,
+				  uint16_t i, unsigned int n)
+{
+	r->free_head = i;
+	r->num_free = (uint16_t)(r->num_free - n);
+	r->chain_len[head] = (uint16_t)n;
+	r->avail->ring[r->avail_idx & r->mask] = head;
+	r->avail_idx++;
+	return head;
+}
+
+/* vds_vdrv_add() of one descriptor; the caller checked num_free >= 1. */
+static inline int vds_vdrv_add1(struct vds_vdrv *r, uint64_t addr,
+				uint32_t len, uint16_t flags, uint64_t cookie)
+{
+	uint16_t head = r->free_head;
+	struct vds_desc *d = &r->desc[head];
+
+	d->addr = addr;
+	d->len = len;
+	d->flags = flags;
+	d->next = r->next[head];
+	r->piece[head].cookie = cookie;
+	r->piece[head].len = len;
+	r->piece[head].flags = flags;
+	return vds_vdrv_commit(r, head, r->next[head], 1);
+}
+
 /* Publish new avail entries; true if the device wants a kick. */
 bool vds_vdrv_publish(struct vds_vdrv *r);
+
+/* Reports a bad used entry (cold path of vds_vdrv_get_used). */
+int vds_vdrv_used_fail(const struct vds_vdrv *r, uint16_t idx, uint32_t eid)
+	__attribute__((cold, noinline));
 
 /*
  * Take the next used entry: 1 with *id and *len set, 0 if none, or
@@ -243,8 +299,41 @@ bool vds_vdrv_publish(struct vds_vdrv *r);
  * it (r->next from id, r->chain_len[id] descriptors); free it before the
  * next get_used so a repeated id is caught.
  */
-int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id, uint32_t *len);
-void vds_vdrv_free(struct vds_vdrv *r, uint16_t head);
+static inline int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id,
+				    uint32_t *len)
+{
+	uint16_t idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
+	uint16_t pending = idx - r->last_used;
+	struct vds_used_elem *e;
+	uint32_t eid;
+
+	if (pending == 0)
+		return 0;
+	e = &r->used->ring[r->last_used & r->mask];
+	eid = __atomic_load_n(&e->id, __ATOMIC_RELAXED);
+	if (__builtin_expect(pending > r->num || eid >= r->num ||
+			     !r->chain_len[eid], 0)) {
+		vds_vdrv_used_fail(r, idx, eid);
+		return -VDPASTATE_EDEVICE;
+	}
+	*id = (uint16_t)eid;
+	*len = __atomic_load_n(&e->len, __ATOMIC_RELAXED);
+	r->last_used++;
+	return 1;
+}
+
+/* Return the chain at head to the free list. */
+static inline void vds_vdrv_free(struct vds_vdrv *r, uint16_t head)
+{
+	uint16_t n = r->chain_len[head], tail = head, k;
+
+	for (k = 1; k < n; k++)
+		tail = r->next[tail];
+	r->next[tail] = r->free_head;
+	r->free_head = head;
+	r->num_free = (uint16_t)(r->num_free + n);
+	r->chain_len[head] = 0;
+}
 
 /* After re-enabling calls: true if used entries arrived meanwhile. */
 bool vds_vdrv_more_used(struct vds_vdrv *r);

@@ -654,6 +654,34 @@ first_no_iova(struct vdpastate_svq *q, int k)
 	return 0;
 }
 
+/*
+ * The fast path of relay(): the chain at head is one direct, non-empty
+ * descriptor whose buffer lies in one translation-table entry that has an
+ * IOVA (and is writable if the buffer is).  Then it is posted as one
+ * shadow descriptor and its shadow head returned; otherwise -1 and
+ * nothing changed.  The descriptor is read once; the walk that follows a
+ * -1 reads and checks it again on its own.
+ */
+static inline int relay_one(struct vdpastate_svq *q, uint16_t head)
+{
+	const volatile struct vds_desc *vd = &q->g.desc[head];
+	uint64_t addr = vd->addr;
+	uint32_t len = vd->len;
+	uint16_t flags = vd->flags;
+	const struct xent *e;
+	int sh;
+
+	if (flags & ~VDPASTATE_VRING_DESC_F_WRITE || !len)
+		return -1;
+	e = xfind(q, addr);
+	if (!e || !e->has_iova || len - 1 > e->last - addr ||
+	    ((flags & VDPASTATE_VRING_DESC_F_WRITE) && !e->writable))
+		return -1;
+	sh = vds_vdrv_add1(&q->s, e->iova + (addr - e->first), len, flags, addr);
+	q->hi[sh].write_len = flags ? len : 0;
+	return sh;
+}
+
 static int relay(struct vdpastate_svq *q)
 {
 	int total = 0;
@@ -672,6 +700,13 @@ static int relay(struct vdpastate_svq *q)
 
 			if ((k = vds_vdev_peek_head(&q->g, &head)) < 0)
 				return disable(q, k);
+			/* Most chains: one direct descriptor inside one table
+			 * entry.  Anything else, or any doubt, takes the walk. */
+			if (vds_likely(q->s.num_free)) {
+				sh = relay_one(q, head);
+				if (vds_likely(sh >= 0))
+					goto taken;
+			}
 			q->no_iova = false;
 			k = vds_vdev_chain(&q->g, head, q->seg, q->snum, &wlen);
 			if (vds_unlikely(k <= 0)) {
@@ -689,11 +724,13 @@ static int relay(struct vdpastate_svq *q)
 				goto out;
 			}
 			sh = vds_vdrv_add(&q->s, q->seg, (unsigned int)k);
+			q->hi[sh].write_len = (uint32_t)wlen;
+			q->st.shadow_descs += (unsigned int)k - 1;
+taken:
 			q->hi[sh].guest_head = head;
 			q->hi[sh].avail_pos = q->g.last_avail;
-			q->hi[sh].write_len = (uint32_t)wlen;
 			vds_vdev_pop(&q->g);
-			q->st.shadow_descs += (unsigned int)k;
+			q->st.shadow_descs++;
 			total++;
 		}
 		more = vds_vdev_enable_kicks(&q->g);

@@ -307,16 +307,11 @@ int vds_vdev_avail(struct vds_vdev *d)
 	return n;
 }
 
-int vds_vdev_peek_head(struct vds_vdev *d, uint16_t *head)
+int vds_vdev_head_fail(const struct vds_vdev *d, uint16_t h)
 {
-	uint16_t h = VDS_READ_ONCE(d->avail->ring[d->last_avail & d->mask]);
-
-	if (vds_unlikely(h >= d->num))
-		return vds_fail(-VDPASTATE_EGUEST,
-				"vring: avail[%u] = head %u >= ring size %u",
-				d->last_avail & d->mask, h, d->num);
-	*head = h;
-	return 0;
+	return vds_fail(-VDPASTATE_EGUEST,
+			"vring: avail[%u] = head %u >= ring size %u",
+			d->last_avail & d->mask, h, d->num);
 }
 
 /* Read a descriptor once, so later checks see what was validated. */
@@ -490,15 +485,6 @@ int vds_vdev_chain(struct vds_vdev *d, uint16_t head, struct vds_seg *out,
 	}
 	*write_len = wlen;
 	return (int)n;
-}
-
-void vds_vdev_push_used(struct vds_vdev *d, uint16_t id, uint32_t len)
-{
-	struct vds_used_elem *e = &d->used->ring[d->used_idx & d->mask];
-
-	VDS_WRITE_ONCE(e->id, id);
-	VDS_WRITE_ONCE(e->len, len);
-	d->used_idx++;
 }
 
 bool vds_vdev_publish_used(struct vds_vdev *d)

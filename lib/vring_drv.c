@@ -54,18 +54,6 @@ void vds_vdrv_fini(struct vds_vdrv *r)
 	r->piece = NULL;
 }
 
-/* Finish a chain of n descriptors that starts at the free head. */
-static inline int chain_done(struct vds_vdrv *r, uint16_t head, uint16_t i,
-			     unsigned int n)
-{
-	r->free_head = i;
-	r->num_free = (uint16_t)(r->num_free - n);
-	r->chain_len[head] = (uint16_t)n;
-	r->avail->ring[r->avail_idx & r->mask] = head;
-	r->avail_idx++;
-	return head;
-}
-
 int vds_vdrv_add(struct vds_vdrv *r, const struct vds_seg *segs,
 		 unsigned int n)
 {
@@ -87,7 +75,26 @@ int vds_vdrv_add(struct vds_vdrv *r, const struct vds_seg *segs,
 		r->piece[i].flags = segs[k].flags;
 		i = r->next[i];
 	}
-	return chain_done(r, head, i, n);
+	return vds_vdrv_commit(r, head, i, n);
+}
+
+int vds_vdrv_used_fail(const struct vds_vdrv *r, uint16_t idx, uint32_t eid)
+{
+	uint16_t pending = idx - r->last_used;
+
+	if (pending > r->num)
+		return vds_fail(-VDPASTATE_EDEVICE,
+				"vring: used idx moved from %u to %u, more than "
+				"the ring size %u",
+				r->last_used, idx, r->num);
+	if (eid >= r->num)
+		return vds_fail(-VDPASTATE_EDEVICE,
+				"vring: used[%u]: id %u >= ring size %u",
+				r->last_used & r->mask, eid, r->num);
+	return vds_fail(-VDPASTATE_EDEVICE,
+			"vring: used[%u]: id %u is not in flight "
+			"(never posted or already used)",
+			r->last_used & r->mask, eid);
 }
 
 bool vds_vdrv_publish(struct vds_vdrv *r)
@@ -102,49 +109,6 @@ bool vds_vdrv_publish(struct vds_vdrv *r)
 		return vdpastate_vring_need_event(
 			VDS_READ_ONCE(*vds_avail_event(r->used, r->num)), now, old);
 	return !(VDS_READ_ONCE(r->used->flags) & VDPASTATE_VRING_USED_F_NO_NOTIFY);
-}
-
-int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id, uint32_t *len)
-{
-	uint16_t idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
-	uint16_t pending = idx - r->last_used;
-	struct vds_used_elem *e;
-	uint32_t eid;
-
-	if (pending == 0)
-		return 0;
-	if (vds_unlikely(pending > r->num))
-		return vds_fail(-VDPASTATE_EDEVICE,
-				"vring: used idx moved from %u to %u, more than "
-				"the ring size %u",
-				r->last_used, idx, r->num);
-	e = &r->used->ring[r->last_used & r->mask];
-	eid = VDS_READ_ONCE(e->id);
-	if (vds_unlikely(eid >= r->num))
-		return vds_fail(-VDPASTATE_EDEVICE,
-				"vring: used[%u]: id %u >= ring size %u",
-				r->last_used & r->mask, eid, r->num);
-	if (vds_unlikely(!r->chain_len[eid]))
-		return vds_fail(-VDPASTATE_EDEVICE,
-				"vring: used[%u]: id %u is not in flight "
-				"(never posted or already used)",
-				r->last_used & r->mask, eid);
-	*id = (uint16_t)eid;
-	*len = VDS_READ_ONCE(e->len);
-	r->last_used++;
-	return 1;
-}
-
-void vds_vdrv_free(struct vds_vdrv *r, uint16_t head)
-{
-	uint16_t n = r->chain_len[head], tail = head, k;
-
-	for (k = 1; k < n; k++)
-		tail = r->next[tail];
-	r->next[tail] = r->free_head;
-	r->free_head = head;
-	r->num_free = (uint16_t)(r->num_free + n);
-	r->chain_len[head] = 0;
 }
 
 void vds_vdrv_want_calls(struct vds_vdrv *r, bool on)

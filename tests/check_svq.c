@@ -513,6 +513,31 @@ static void bg_write_readonly(struct env *e)
 	gavail(e, 0);
 }
 
+static void bg_write_readonly_known(struct env *e)
+{
+	/* The same, with the region in the translation table from start. */
+	static uint8_t rom2[4096] __attribute__((aligned(4096)));
+	const uint64_t gpa = 3ULL << 41;
+
+	ck_assert_int_eq(vdpastate_svq_stop(e->svq, 0), 0);
+	ck_assert_int_eq(vdpastate_mem_add(e->mem, gpa, sizeof(rom2), rom2,
+					   VDPASTATE_MEM_READONLY), 0);
+	ck_assert_int_eq(vdpastate_iova_map(e->iova, VDPASTATE_IOVA_GPA, gpa,
+					    sizeof(rom2), NULL, NULL), 0);
+	ck_assert_int_ge(vdpastate_svq_start(e->svq), 0);
+	graw(e, 0, gpa, 64, WR, 0);
+	gavail(e, 0);
+}
+
+static void bg_cve_known(struct env *e)
+{
+	/* Starts in a table entry, runs 1 byte past it into a hole. */
+	struct env_region *r = &e->reg[0];
+
+	graw(e, 0, r->gpa + r->size - 64, 65, WR, 0);
+	gavail(e, 0);
+}
+
 static void bg_no_iova(struct env *e)
 {
 	/* Guest memory the VMM forgot to map for the device. */
@@ -542,6 +567,9 @@ static const struct bad_guest bad_guests[] = {
 	{ "avail jump", false, bg_avail_jump, "more than the ring size" },
 	{ "length overflow", false, bg_overflow, "2^32" },
 	{ "write to read-only", false, bg_write_readonly, "writable memory" },
+	{ "write to read-only (in table)", false, bg_write_readonly_known,
+	  "writable memory" },
+	{ "one byte past memory", false, bg_cve_known, "not entirely in memory" },
 	{ "no IOVA mapping", false, bg_no_iova, "no IOVA mapping" },
 };
 
