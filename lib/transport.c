@@ -40,6 +40,12 @@ vds_transport_new_named(const char *name,
 	if (ops_size == 0)
 		return vds_fail_ptr(-EINVAL, "transport %s: ops_size is 0",
 				    name);
+	/* A size that cuts a callback in two would copy half a pointer. */
+	if (ops_size % sizeof(ops->close))
+		return vds_fail_ptr(-EINVAL,
+				    "transport %s: ops_size %zu is not a whole "
+				    "number of callbacks (%zu bytes each)",
+				    name, ops_size, sizeof(ops->close));
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return vds_fail_ptr(-ENOMEM, "transport %s: out of memory",

@@ -8,6 +8,7 @@
 #define VDS_TRANSPORT_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libvdpastate/transport.h>
 
@@ -28,5 +29,13 @@ vds_transport_new_named(const char *name,
 
 /* The ctx the transport was created with (NULL for a NULL handle). */
 void *vds_transport_ctx(const struct vdpastate_transport *t);
+
+/*
+ * vhost-vdpa: the library's VDPASTATE_BACKEND_F_* bits (numbered from 0)
+ * to the kernel's VHOST_BACKEND_F_* bits (numbered from 1) and back;
+ * bits the other side has no name for are dropped.
+ */
+uint64_t vds_vdpa_backend_to_kernel(uint64_t lib);
+uint64_t vds_vdpa_backend_from_kernel(uint64_t kernel);
 
 #endif /* VDS_TRANSPORT_INT_H */

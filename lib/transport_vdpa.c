@@ -54,7 +54,7 @@ static const struct {
 	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_ASID) |                 \
 	 LIB_BIT(VDPASTATE_BACKEND_F_SUSPEND) | LIB_BIT(VDPASTATE_BACKEND_F_RESUME))
 
-static uint64_t backend_to_kernel(uint64_t lib)
+uint64_t vds_vdpa_backend_to_kernel(uint64_t lib)
 {
 	uint64_t k = 0;
 	size_t i;
@@ -65,7 +65,7 @@ static uint64_t backend_to_kernel(uint64_t lib)
 	return k;
 }
 
-static uint64_t backend_from_kernel(uint64_t k)
+uint64_t vds_vdpa_backend_from_kernel(uint64_t k)
 {
 	uint64_t lib = 0;
 	size_t i;
@@ -79,6 +79,7 @@ static uint64_t backend_from_kernel(uint64_t k)
 struct vdpa {
 	int fd;
 	uint32_t nvqs, ngroups, nas;
+	uint16_t num_max;
 	uint64_t offered;   /* backend features, library bits */
 	uint64_t acked;     /* backend features, library bits */
 	uint64_t dev_features;
@@ -177,7 +178,7 @@ static int op_get_backend_features(void *ctx, uint64_t *features)
 
 static int ack_backend(struct vdpa *v, uint64_t lib)
 {
-	uint64_t k = backend_to_kernel(lib);
+	uint64_t k = vds_vdpa_backend_to_kernel(lib);
 
 	if (lib & ~LIB_KNOWN)
 		return vds_fail(-EOPNOTSUPP,
@@ -273,7 +274,16 @@ static int op_get_vring_num_max(void *ctx, uint16_t *num)
 
 static int op_set_vring_num(void *ctx, uint32_t idx, uint32_t num)
 {
-	return vring_state(ctx, VHOST_SET_VRING_NUM, "VHOST_SET_VRING_NUM", idx,
+	struct vdpa *v = ctx;
+
+	/* The kernel checks only for a power of two <= 32768; parent
+	 * drivers may take a size above their maximum. */
+	if (num == 0 || (num & (num - 1)) || num > v->num_max)
+		return vds_fail(-EINVAL,
+				"vhost-vdpa %s: VHOST_SET_VRING_NUM: vq %u num "
+				"%u is not a power of two in 1..%u",
+				v->path, idx, num, v->num_max);
+	return vring_state(v, VHOST_SET_VRING_NUM, "VHOST_SET_VRING_NUM", idx,
 			   num);
 }
 
@@ -612,11 +622,13 @@ static int vdpa_probe(struct vdpa *v)
 		return IOCTL_FAIL(v, VHOST_VDPA_GET_GROUP_NUM);
 	if (ioctl(v->fd, VHOST_VDPA_GET_AS_NUM, &v->nas) < 0)
 		return IOCTL_FAIL(v, VHOST_VDPA_GET_AS_NUM);
+	if (ioctl(v->fd, VHOST_VDPA_GET_VRING_NUM, &v->num_max) < 0)
+		return IOCTL_FAIL(v, VHOST_VDPA_GET_VRING_NUM);
 	if (ioctl(v->fd, VHOST_GET_FEATURES, &v->dev_features) < 0)
 		return IOCTL_FAIL(v, VHOST_GET_FEATURES);
 	if (ioctl(v->fd, VHOST_GET_BACKEND_FEATURES, &k) < 0)
 		return IOCTL_FAIL(v, VHOST_GET_BACKEND_FEATURES);
-	v->offered = backend_from_kernel(k);
+	v->offered = vds_vdpa_backend_from_kernel(k);
 	if (!(v->offered & LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_MSG_V2)))
 		return vds_fail(-EOPNOTSUPP,
 				"vhost-vdpa %s: the device does not offer IOTLB "
