@@ -24,7 +24,11 @@ extern "C" {
 
 struct vdpastate_transport;
 
-/* Backend feature bits (vhost: VHOST_BACKEND_F_*). */
+/*
+ * Backend feature bits: the features of vhost's VHOST_BACKEND_F_*, but
+ * numbered from 0 where the kernel starts at 1 (the vhost-vdpa transport
+ * translates).
+ */
 #define VDPASTATE_BACKEND_F_IOTLB_MSG_V2 0
 #define VDPASTATE_BACKEND_F_IOTLB_BATCH 1
 #define VDPASTATE_BACKEND_F_IOTLB_ASID 2
@@ -97,7 +101,8 @@ struct vdpastate_transport_ops {
 /*
  * Wrap an ops table.  The library copies min(ops_size, its own size) bytes
  * of *ops; members beyond what the caller's table has count as missing.
- * NULL with errno EINVAL (ops NULL or ops_size 0) or ENOMEM.
+ * NULL with errno EINVAL (ops NULL, ops_size 0 or not a multiple of a
+ * callback pointer's size) or ENOMEM.
  */
 VDPASTATE_API struct vdpastate_transport *
 vdpastate_transport_new(const struct vdpastate_transport_ops *ops,

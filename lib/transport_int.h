@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/transport_int.h - what the library's own transports (vhost-vdpa,
+ * the simulated device) share with lib/transport.c: a constructor that
+ * names the transport.  Never installed.
+ */
+#ifndef VDS_TRANSPORT_INT_H
+#define VDS_TRANSPORT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libvdpastate/transport.h>
+
+#define VDS_TRANSPORT_NAME_MAX 32
+
+/*
+ * Like vdpastate_transport_new(), with the name that messages and
+ * vdpastate_transport_name() use ("vhost-vdpa", "sim"); name is copied
+ * (at most VDS_TRANSPORT_NAME_MAX - 1 bytes kept).  On failure (NULL,
+ * errno EINVAL or ENOMEM, message set) ops->close is NOT called: the
+ * caller still owns ctx and releases it.  On success ops->close(ctx)
+ * runs once, from vdpastate_transport_free().
+ */
+struct vdpastate_transport *
+vds_transport_new_named(const char *name,
+			const struct vdpastate_transport_ops *ops,
+			size_t ops_size, void *ctx);
+
+/* The ctx the transport was created with (NULL for a NULL handle). */
+void *vds_transport_ctx(const struct vdpastate_transport *t);
+
+/*
+ * vhost-vdpa: the library's VDPASTATE_BACKEND_F_* bits (numbered from 0)
+ * to the kernel's VHOST_BACKEND_F_* bits (numbered from 1) and back;
+ * bits the other side has no name for are dropped.
+ */
+uint64_t vds_vdpa_backend_to_kernel(uint64_t lib);
+uint64_t vds_vdpa_backend_from_kernel(uint64_t kernel);
+
+#endif /* VDS_TRANSPORT_INT_H */
