@@ -18,6 +18,7 @@ int main(void)
 		cvq_suite,
 		netstate_suite,
 		blob_suite,
+		sim_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

@@ -12,5 +12,6 @@ Suite *svq_suite(void);
 Suite *cvq_suite(void);
 Suite *netstate_suite(void);
 Suite *blob_suite(void);
+Suite *sim_suite(void);
 
 #endif

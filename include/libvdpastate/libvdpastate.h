@@ -13,5 +13,6 @@
 #include <libvdpastate/svq.h>
 #include <libvdpastate/cvq.h>
 #include <libvdpastate/netstate.h>
+#include <libvdpastate/sim.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
