@@ -32,6 +32,7 @@ _Static_assert(VDS_ARRAY_SIZE(lib_errstr) ==
 
 static __thread char strerr_buf[128];
 static __thread char last_err[VDS_ERRMSG_MAX];
+static __thread unsigned long err_count;
 
 VDPASTATE_API const char *vdpastate_strerror(int err)
 {
@@ -65,6 +66,7 @@ static void VDS_PRINTF(1, 0) record(const char *fmt, va_list ap)
 		memcpy(tmp + sizeof(tmp) - 4, "...", 4);
 	/* Formatted apart, so the previous message may be an argument. */
 	memcpy(last_err, tmp, sizeof(tmp));
+	err_count++;
 }
 
 int vds_fail(int err, const char *fmt, ...)
@@ -126,4 +128,9 @@ int vds_out_copy(void *out, const void *full, size_t full_sz,
 	if (sz > full_sz)
 		memset((char *)out + full_sz, 0, sz - full_sz);
 	return 0;
+}
+
+unsigned long vds_error_count(void)
+{
+	return err_count;
 }

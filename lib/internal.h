@@ -63,4 +63,11 @@ void *vds_fail_ptr(int err, const char *fmt, ...) VDS_PRINTF(2, 3);
 /* Size of the per-thread last-error buffer (messages longer end in "..."). */
 #define VDS_ERRMSG_MAX 512
 
+/*
+ * How many failures the calling thread has reported so far.  Compared
+ * before and after a callback, it tells whether the callback reported its
+ * own (more precise) message, which the caller then keeps.
+ */
+unsigned long vds_error_count(void);
+
 #endif /* VDS_INTERNAL_H */
