@@ -30,7 +30,7 @@
 #include "bytes.h"
 #include "internal.h"
 #include "ring.h"
-#include "sim_int.h"
+#include "transport_int.h"
 
 #define FB(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
 #define RB(bit) (UINT64_C(1) << VDPASTATE_F_##bit)
@@ -1235,7 +1235,7 @@ static void sim_close(void *ctx)
 	sim_destroy(ctx);
 }
 
-const struct vdpastate_transport_ops vds_sim_ops = {
+static const struct vdpastate_transport_ops vds_sim_ops = {
 	.get_device_id = sim_get_device_id,
 	.get_device_features = sim_get_device_features,
 	.set_driver_features = sim_set_driver_features,
@@ -1337,7 +1337,7 @@ static int opts_resolve(struct vdpastate_sim *s, const struct vdpastate_sim_opts
 	return 0;
 }
 
-struct vdpastate_sim *vds_sim_create(const struct vdpastate_sim_opts *opts)
+static struct vdpastate_sim *vds_sim_create(const struct vdpastate_sim_opts *opts)
 {
 	struct vdpastate_sim *s = calloc(1, sizeof(*s));
 	unsigned int i;
@@ -1394,6 +1394,36 @@ fail:
 	sim_destroy(s);
 	errno = -err;
 	return NULL;
+}
+
+VDPASTATE_API struct vdpastate_transport *
+vdpastate_sim_new(const struct vdpastate_sim_opts *opts)
+{
+	struct vdpastate_sim *s = vds_sim_create(opts);
+	struct vdpastate_transport *t;
+
+	if (!s)
+		return NULL;
+	t = vds_transport_new_named("sim", &vds_sim_ops, sizeof(vds_sim_ops), s);
+	if (!t) {
+		int err = errno;
+
+		sim_destroy(s);
+		errno = err;
+	}
+	return t;
+}
+
+VDPASTATE_API struct vdpastate_sim *
+vdpastate_sim_from_transport(struct vdpastate_transport *t)
+{
+	/* Only this file creates a transport named "sim" (the named
+	 * constructor is private), so the name identifies the ctx. */
+	if (!t || strcmp(vdpastate_transport_name(t), "sim"))
+		return vds_fail_ptr(-EINVAL, "sim: %s transport is not a "
+				    "simulated device",
+				    t ? vdpastate_transport_name(t) : "NULL");
+	return vds_transport_ctx(t);
 }
 
 /* ------------------------------------------------------------ controls */

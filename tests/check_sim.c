@@ -24,7 +24,6 @@
 
 #include "internal.h"
 #include "ring.h"
-#include "sim_int.h"
 #include "suites.h"
 #include "tests_rand.h"
 
@@ -40,9 +39,9 @@
 	(VDPASTATE_STATUS_ACKNOWLEDGE | VDPASTATE_STATUS_DRIVER |      \
 	 VDPASTATE_STATUS_FEATURES_OK | VDPASTATE_STATUS_DRIVER_OK)
 
-/* The transport calls, through the sim's ops table. */
-#define TCALL(h, op, ...) vds_sim_ops.op((h)->sim, __VA_ARGS__)
-#define TCALL0(h, op) vds_sim_ops.op((h)->sim)
+/* The transport calls, through the public wrappers. */
+#define TCALL(h, op, ...) vdpastate_transport_##op((h)->t, __VA_ARGS__)
+#define TCALL0(h, op) vdpastate_transport_##op((h)->t)
 
 static const uint8_t DEV_MAC[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
@@ -60,6 +59,7 @@ struct h {
 	struct vdpastate_iova *iova;
 	uint8_t *g;
 	uint64_t g_iova, bump;
+	struct vdpastate_transport *t;
 	struct vdpastate_sim *sim;
 	uint64_t features;
 	unsigned int nvq, cvq, pairs;
@@ -103,10 +103,7 @@ static void setup_queue(struct h *h, unsigned int i)
 	ck_assert_int_eq(vdpastate_svq_set_guest_ring(q->svq, q->desc, q->avail,
 						      q->used), 0);
 	ck_assert_int_eq(vdpastate_svq_get_shadow(q->svq, &sh), 0);
-	ck_assert_int_eq(TCALL(h, dma_map, asid, sh.ro_iova, sh.ro_size, sh.ro_hva,
-			       VDPASTATE_DMA_READ), 0);
-	ck_assert_int_eq(TCALL(h, dma_map, asid, sh.rw_iova, sh.rw_size, sh.rw_hva,
-			       VDPASTATE_DMA_WRITE), 0);
+	ck_assert_int_eq(vdpastate_transport_map_svq(h->t, asid, q->svq), 0);
 	ck_assert_int_eq(TCALL(h, set_vring_num, i, (uint32_t)sh.num), 0);
 	ck_assert_int_eq(TCALL(h, set_vring_addr, i, sh.desc_iova, sh.avail_iova,
 			       sh.used_iova), 0);
@@ -147,8 +144,11 @@ static struct h *h_new_opts(struct vdpastate_sim_opts *o, uint64_t want)
 	ck_assert_int_eq(vdpastate_iova_map(h->iova, VDPASTATE_IOVA_GPA, GPA_BASE,
 					    GMEM, NULL, &h->g_iova), 0);
 	h->bump = GPA_BASE;
-	h->sim = vds_sim_create(o);
-	ck_assert_msg(h->sim != NULL, "%s", vdpastate_last_error());
+	h->t = vdpastate_sim_new(o);
+	ck_assert_msg(h->t != NULL, "%s", vdpastate_last_error());
+	h->sim = vdpastate_sim_from_transport(h->t);
+	ck_assert_ptr_nonnull(h->sim);
+	ck_assert_str_eq(vdpastate_transport_name(h->t), "sim");
 
 	ck_assert_int_eq(TCALL(h, set_status, 0), 0);
 	ck_assert_int_eq(TCALL(h, get_device_features, &offered), 0);
@@ -196,7 +196,7 @@ static void h_free(struct h *h)
 	unsigned int i;
 
 	/* The device goes first: its thread must not touch freed rings. */
-	vds_sim_ops.close(h->sim);
+	vdpastate_transport_free(h->t);
 	for (i = 0; i < h->nvq; i++) {
 		vdpastate_svq_free(h->q[i].svq);
 		vds_vdrv_fini(&h->q[i].drv);
@@ -989,8 +989,9 @@ START_TEST(iotlb_rules)
 	static uint8_t buf[3 * 4096];
 	uint64_t first, last;
 
-	h->sim = vds_sim_create(&o);
-	ck_assert_ptr_nonnull(h->sim);
+	h->t = vdpastate_sim_new(&o);
+	ck_assert_ptr_nonnull(h->t);
+	h->sim = vdpastate_sim_from_transport(h->t);
 	ck_assert_int_eq(TCALL(h, dma_map, 0, 0x10000, 0x2000, buf,
 			       VDPASTATE_DMA_READ), 0);
 	ck_assert_int_eq(TCALL(h, dma_map, 0, 0x11000, 0x2000, buf,
@@ -1025,7 +1026,7 @@ START_TEST(iotlb_rules)
 	ck_assert_int_eq(TCALL(h, get_iova_range, &first, &last), 0);
 	ck_assert_uint_eq(first, 0);
 	ck_assert_uint_eq(last, UINT64_MAX);
-	vds_sim_ops.close(h->sim);
+	vdpastate_transport_free(h->t);
 }
 END_TEST
 
@@ -1060,8 +1061,9 @@ START_TEST(status_and_features)
 	uint8_t st, cfg[24];
 	static const uint8_t defmac[6] = { 0x52, 0x54, 0x00, 0x56, 0x44, 0x01 };
 
-	h->sim = vds_sim_create(&o);
-	ck_assert_ptr_nonnull(h->sim);
+	h->t = vdpastate_sim_new(&o);
+	ck_assert_ptr_nonnull(h->t);
+	h->sim = vdpastate_sim_from_transport(h->t);
 	ck_assert_int_eq(TCALL(h, get_device_id, &id), 0);
 	ck_assert_uint_eq(id, 1);
 	ck_assert_int_eq(TCALL(h, get_device_features, &offered), 0);
@@ -1111,7 +1113,7 @@ START_TEST(status_and_features)
 	ck_assert_int_eq(TCALL(h, set_status, 0), 0);
 	ck_assert_int_eq(TCALL(h, get_status, &st), 0);
 	ck_assert_uint_eq(st, 0);
-	vds_sim_ops.close(h->sim);
+	vdpastate_transport_free(h->t);
 }
 END_TEST
 
@@ -1123,25 +1125,46 @@ START_TEST(opts_rejected)
 	} big = { .o = { .sz = sizeof(big) }, .tail = 1 };
 	VDPASTATE_OPTS(vdpastate_sim_opts, o);
 
-	ck_assert_ptr_null(vds_sim_create(&big.o));
+	ck_assert_ptr_null(vdpastate_sim_new(&big.o));
 	ck_assert_int_eq(errno, EINVAL);
 	o.max_ring_size = 100;
-	ck_assert_ptr_null(vds_sim_create(&o));
+	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	o.max_ring_size = 0;
 	o.flags = 4;
-	ck_assert_ptr_null(vds_sim_create(&o));
+	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	o.flags = 0;
 	o.device_features = FB(CTRL_VQ);
-	ck_assert_ptr_null(vds_sim_create(&o));
+	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	ck_assert(strstr(vdpastate_last_error(), "VERSION_1") != NULL);
 	o.device_features = RB(VERSION_1) | FB(CTRL_VQ);
 	o.max_queue_pairs = 2;
-	ck_assert_ptr_null(vds_sim_create(&o));
+	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	o.max_queue_pairs = 0;
 	o.mtu = 20;
-	ck_assert_ptr_null(vds_sim_create(&o));
+	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	ck_assert_int_eq(vdpastate_sim_poll(NULL), -EINVAL);
 	ck_assert_ptr_null(vdpastate_sim_netstate(NULL));
+	ck_assert_ptr_null(vdpastate_sim_from_transport(NULL));
+}
+END_TEST
+
+static void noop_close(void *ctx)
+{
+	(void)ctx;
+}
+
+/* Only a sim's transport gives a sim. */
+START_TEST(from_other_transport)
+{
+	struct vdpastate_transport_ops ops = { .close = noop_close };
+	struct vdpastate_transport *t = vdpastate_transport_new(&ops, sizeof(ops),
+								NULL);
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(vdpastate_sim_from_transport(t));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert(strstr(vdpastate_last_error(), "custom") != NULL);
+	vdpastate_transport_free(t);
 }
 END_TEST
 
@@ -1237,6 +1260,7 @@ Suite *sim_suite(void)
 	tcase_add_test(tc, iotlb_perm_enforced);
 	tcase_add_test(tc, status_and_features);
 	tcase_add_test(tc, opts_rejected);
+	tcase_add_test(tc, from_other_transport);
 	tcase_add_test(tc, reset_semantics);
 	suite_add_tcase(s, tc);
 
