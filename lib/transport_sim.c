@@ -513,9 +513,10 @@ static int process_tx(struct vdpastate_sim *s, unsigned int idx)
 
 	if (!vq_ready(s, idx))
 		return 0;
+again:
 	if ((avail = vds_vdev_avail(&q->dev)) < 0) {
 		vq_break(s, q, idx);
-		return 0;
+		return done;
 	}
 	while (avail-- > 0) {
 		uint64_t wlen, rlen;
@@ -541,7 +542,10 @@ static int process_tx(struct vdpastate_sim *s, unsigned int idx)
 	}
 	if (done)
 		vq_publish(q);
-	vds_vdev_enable_kicks(&q->dev);
+	/* Entries made available before the kick request took effect may
+	 * come without a kick: take them now. */
+	if (!q->broken && vds_vdev_enable_kicks(&q->dev))
+		goto again;
 	return done;
 }
 
@@ -625,9 +629,10 @@ static int process_cvq(struct vdpastate_sim *s)
 
 	if (idx >= s->nvqs || s->hang || !vq_ready(s, idx))
 		return 0;
+again:
 	if ((avail = vds_vdev_avail(&q->dev)) < 0) {
 		vq_break(s, q, idx);
-		return 0;
+		return done;
 	}
 	while (avail-- > 0) {
 		uint8_t out[16];
@@ -667,7 +672,8 @@ static int process_cvq(struct vdpastate_sim *s)
 			s->st.cvq_err++;
 		done++;
 	}
-	vds_vdev_enable_kicks(&q->dev);
+	if (!q->broken && vds_vdev_enable_kicks(&q->dev))
+		goto again;
 	return done;
 }
 
