@@ -50,8 +50,8 @@ static void reset(struct fake_dev *d)
 	for (i = 0; i < FAKE_VQS; i++)
 		d->vq[i].kick = d->vq[i].call = -1;
 	memset(d->group_asid, 0, sizeof(d->group_asid));
-	/* Like vhost-vdpa, the IOTLB belongs to the opener, not the
-	 * device: a reset keeps the mappings. */
+	/* vhost-vdpa keeps its IOTLB across a reset (some parent drivers
+	 * do not); this device keeps the mappings. */
 }
 
 struct fake_dev *fake_dev_new(void)
