@@ -980,9 +980,10 @@ static int sim_set_vring_num(void *ctx, uint32_t idx, uint32_t num)
 	if ((err = check_vq(s, idx, "set_vring_num")) ||
 	    (err = check_idle(s, idx, "set_vring_num")))
 		OP_RETURN(s, err);
-	if (num < 2 || num > s->max_ring || (num & (num - 1)))
+	/* virtio: a power of two, at most 32768; 1 (2^0) included. */
+	if (num < 1 || num > s->max_ring || (num & (num - 1)))
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_vring_num: queue %u: %u is "
-				      "not a power of two in 2..%u", idx, num,
+				      "not a power of two in 1..%u", idx, num,
 				      s->max_ring));
 	vq_unlive(&s->vq[idx]);
 	s->vq[idx].num = num;
@@ -1318,9 +1319,9 @@ static int opts_resolve(struct vdpastate_sim *s, const struct vdpastate_sim_opts
 				s->max_pairs, SIM_MAX_PAIRS);
 	if (!s->max_ring)
 		s->max_ring = 256;
-	if (s->max_ring < 2 || (s->max_ring & (s->max_ring - 1)))
+	if (s->max_ring > 32768 || (s->max_ring & (s->max_ring - 1)))
 		return vds_fail(-EINVAL, "%s: max_ring_size %u is not a power of "
-				"two >= 2", n, s->max_ring);
+				"two in 1..32768", n, s->max_ring);
 	if (!s->mtu)
 		s->mtu = 1500;
 	if (s->mtu < 68)

@@ -12,6 +12,8 @@
 
 #include <libvdpastate/transport.h>
 
+#include "transport_conformance.h"
+
 #define FAKE_DEVICE_ID 1u /* virtio-net */
 #define FAKE_VQS 5u       /* rx0 tx0 rx1 tx1 cvq */
 #define FAKE_GROUPS 2u    /* data queues in group 0, the cvq in group 1 */

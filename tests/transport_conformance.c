@@ -378,7 +378,8 @@ static int c_backend_features(struct ctx *c)
 	   "get_backend_features");
 	EXPECT(c, f & (1ULL << VDPASTATE_BACKEND_F_IOTLB_MSG_V2),
 	       "IOTLB_MSG_V2 not offered (0x%llx)", (unsigned long long)f);
-	EXPECT(c, !(f & ~0x1fULL), "unknown backend bits offered: 0x%llx",
+	EXPECT(c, !(f & ~VDS_TEST_BACKEND_ALL),
+	       "unknown backend bits offered: 0x%llx",
 	       (unsigned long long)f);
 	if (c->d->has_suspend)
 		EXPECT(c, f & (1ULL << VDPASTATE_BACKEND_F_SUSPEND),

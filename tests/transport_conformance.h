@@ -17,6 +17,14 @@
 
 #include <libvdpastate/transport.h>
 
+/* Every backend feature bit the library names. */
+#define VDS_TEST_BACKEND_ALL \
+	((1ULL << VDPASTATE_BACKEND_F_IOTLB_MSG_V2) |			\
+	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_BATCH) |			\
+	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_ASID) |			\
+	 (1ULL << VDPASTATE_BACKEND_F_SUSPEND) |				\
+	 (1ULL << VDPASTATE_BACKEND_F_RESUME))
+
 /* What the transport under test is expected to be. */
 struct vds_tc_desc {
 	uint32_t device_id;

@@ -42,7 +42,7 @@ struct vdpastate_sim_opts {
 	/* Delay before each control command is answered, in ns (0: none). */
 	uint64_t cvq_latency_ns;
 	uint16_t max_queue_pairs; /* with MQ: 1..128 (default 1) */
-	uint16_t max_ring_size;   /* power of two 2..32768 (default 256) */
+	uint16_t max_ring_size;   /* power of two 1..32768 (default 256) */
 	uint16_t mtu;             /* with MTU: >= 68 (default 1500) */
 	uint16_t rss_max_indirection_table_length; /* >= 128 (default 128) */
 	uint8_t mac[6];           /* all zero: 52:54:00:56:44:01 */

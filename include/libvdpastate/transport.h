@@ -25,15 +25,14 @@ extern "C" {
 struct vdpastate_transport;
 
 /*
- * Backend feature bits: the features of vhost's VHOST_BACKEND_F_*, but
- * numbered from 0 where the kernel starts at 1 (the vhost-vdpa transport
- * translates).
+ * Backend feature bits (bit numbers, as vhost's VHOST_BACKEND_F_*, so a
+ * VMM that also holds a raw vhost fd needs no translation).
  */
-#define VDPASTATE_BACKEND_F_IOTLB_MSG_V2 0
-#define VDPASTATE_BACKEND_F_IOTLB_BATCH 1
-#define VDPASTATE_BACKEND_F_IOTLB_ASID 2
-#define VDPASTATE_BACKEND_F_SUSPEND 3
-#define VDPASTATE_BACKEND_F_RESUME 4
+#define VDPASTATE_BACKEND_F_IOTLB_MSG_V2 1
+#define VDPASTATE_BACKEND_F_IOTLB_BATCH 2
+#define VDPASTATE_BACKEND_F_IOTLB_ASID 3
+#define VDPASTATE_BACKEND_F_SUSPEND 4
+#define VDPASTATE_BACKEND_F_RESUME 5
 
 /* Device status bits (virtio). */
 #define VDPASTATE_STATUS_ACKNOWLEDGE 1
