@@ -2,8 +2,10 @@
 /*
  * lib/blob.c - the save format: a header, the virtio 1.4 device parts
  * (struct virtio_dev_part_hdr + value, little-endian; DRV_FEATURES and one
- * VIRTIO_NET_DEV_PART_CVQ_CFG_PART per command of the state's minimal
- * command list), then library records for what the spec does not cover.
+ * VIRTIO_NET_DEV_PART_CVQ_CFG_PART per {class, command} selector the spec
+ * defines, the VLAN_ADD part holding the whole VLAN table), then library
+ * records for what the spec does not cover: NET_CONFIG and one CVQ_STATE
+ * record per remaining command (guest offloads, coalescing).
  * The byte layout is documented in libvdpastate(7), "Save format".
  *
  * Loading parses into fresh objects and swaps them in only when everything
@@ -31,6 +33,8 @@
 #define REC_HDR_LEN 8
 #define NET_CONFIG_LEN 20
 #define REC_NET_CONFIG 1
+#define REC_CVQ_STATE 2
+#define VLAN_IDS 4096
 
 struct part {
 	uint16_t type;
@@ -364,6 +368,105 @@ static uint8_t *put_common(uint8_t *p, const struct vdpastate_blob *b,
 	return p;
 }
 
+/*
+ * The 13 {class, command} selectors of VIRTIO_NET_DEV_PART_CVQ_CFG_PART
+ * (virtio 1.4, net "Device parts"): an index 0..12, or -1 for a command
+ * the spec does not define as a part.
+ */
+static int spec_part(uint8_t cls, uint8_t cmd)
+{
+	switch (cls) {
+	case VDPASTATE_CVQ_RX:
+		return cmd <= VDPASTATE_CVQ_RX_NOBCAST ? cmd : -1;
+	case VDPASTATE_CVQ_MAC:
+		return cmd <= VDPASTATE_CVQ_MAC_ADDR_SET ? 6 + cmd : -1;
+	case VDPASTATE_CVQ_VLAN:
+		return cmd == VDPASTATE_CVQ_VLAN_ADD ? 8 : -1;
+	case VDPASTATE_CVQ_ANNOUNCE:
+		return cmd == VDPASTATE_CVQ_ANNOUNCE_ACK ? 9 : -1;
+	case VDPASTATE_CVQ_MQ:
+		return cmd <= VDPASTATE_CVQ_MQ_HASH_CONFIG ? 10 + cmd : -1;
+	default:
+		return -1;
+	}
+}
+#define SPEC_PARTS 13
+
+/* The state commands outside the 13 that a CVQ_STATE record carries. */
+static bool cvq_state_cmd(uint8_t cls, uint8_t cmd)
+{
+	return (cls == VDPASTATE_CVQ_GUEST_OFFLOADS &&
+		cmd == VDPASTATE_CVQ_GUEST_OFFLOADS_SET) ||
+	       (cls == VDPASTATE_CVQ_NOTF_COAL &&
+		cmd <= VDPASTATE_CVQ_NOTF_COAL_VQ_SET);
+}
+
+static bool is_vlan_add(const struct vdpastate_cvq_cmd *c)
+{
+	return c->cls == VDPASTATE_CVQ_VLAN && c->cmd == VDPASTATE_CVQ_VLAN_ADD;
+}
+
+/*
+ * Sizes of the 0x200 parts and of the CVQ_STATE records for the command
+ * list l.  A reset device has no VLAN, so every VLAN command of to_cmds is
+ * a VLAN_ADD, in ascending id order: they make one part of 2 bytes each.
+ * Any other selector of the 13 occurs at most once in to_cmds.
+ */
+static int cvq_sizes(const struct vdpastate_cvq_cmdlist *l, size_t *parts,
+		     size_t *recs)
+{
+	unsigned int seen = 0;
+	size_t i, nvlan = 0;
+	int k;
+
+	*parts = *recs = 0;
+	for (i = 0; i < l->n; i++) {
+		const struct vdpastate_cvq_cmd *c = &l->v[i];
+		size_t len = vds_cvq_payload_size(c);
+
+		if (is_vlan_add(c)) {
+			nvlan++;
+		} else if ((k = spec_part(c->cls, c->cmd)) >= 0) {
+			if (seen & (1u << k))
+				return vds_fail(-EPROTO, "blob: save: internal "
+						"error: %s twice in the command "
+						"list", vds_cvq_name(c->cls, c->cmd));
+			seen |= 1u << k;
+			*parts += PART_HDR_LEN + len;
+		} else if (cvq_state_cmd(c->cls, c->cmd)) {
+			*recs += REC_HDR_LEN + 2 + len;
+		} else {
+			return vds_fail(-EPROTO, "blob: save: internal error: "
+					"%s in the command list",
+					vds_cvq_name(c->cls, c->cmd));
+		}
+	}
+	if (nvlan)
+		*parts += PART_HDR_LEN + 2 * nvlan;
+	return 0;
+}
+
+/* The VLAN part: every VLAN_ADD of l from index i on, le16 ids. */
+static uint8_t *put_vlan_part(uint8_t *p, const struct vdpastate_cvq_cmdlist *l,
+			      size_t i)
+{
+	static const uint8_t sel[8] = { VDPASTATE_CVQ_VLAN,
+					VDPASTATE_CVQ_VLAN_ADD };
+	uint8_t *h = p;
+	size_t n = 0;
+
+	p += PART_HDR_LEN;
+	for (; i < l->n; i++)
+		if (is_vlan_add(&l->v[i])) {
+			vds_cvq_write_payload(&l->v[i], p); /* le16 vid */
+			p += 2;
+			n++;
+		}
+	put_part(h, VDPASTATE_NET_DEV_PART_CVQ_CFG_PART, 0, sel,
+		 (uint32_t)(2 * n));
+	return p;
+}
+
 VDPASTATE_API long vdpastate_blob_save(const struct vdpastate_blob *blob,
 				       void *buf, size_t buflen)
 {
@@ -371,7 +474,8 @@ VDPASTATE_API long vdpastate_blob_save(const struct vdpastate_blob *blob,
 	struct vdpastate_netstate_config cfg = { .sz = sizeof(cfg) };
 	struct vdpastate_cvq_cmdlist *l = NULL;
 	uint8_t *out = buf, *p, sel[8] = { 0 };
-	size_t need, parts, i, ci = 0;
+	size_t need, parts, cvq_parts, cvq_recs, i, ci = 0;
+	bool vlan_done = false;
 	int err;
 
 	if (!blob || (!buf && buflen))
@@ -381,12 +485,14 @@ VDPASTATE_API long vdpastate_blob_save(const struct vdpastate_blob *blob,
 	vdpastate_netstate_get_config(blob->ns, &cfg);
 	if ((err = vdpastate_netstate_to_cmds(blob->ns, cfg.features, &l)))
 		return err;
-	parts = PART_HDR_LEN + 8; /* DRV_FEATURES */
+	if ((err = cvq_sizes(l, &cvq_parts, &cvq_recs))) {
+		vdpastate_cvq_cmdlist_free(l);
+		return err;
+	}
+	parts = PART_HDR_LEN + 8 + cvq_parts; /* DRV_FEATURES, CVQ parts */
 	for (i = 0; i < blob->n_parts; i++)
 		parts += PART_HDR_LEN + blob->parts[i].len;
-	for (i = 0; i < l->n; i++)
-		parts += PART_HDR_LEN + vds_cvq_payload_size(&l->v[i]);
-	need = HDR_LEN + parts + REC_HDR_LEN + NET_CONFIG_LEN;
+	need = HDR_LEN + parts + REC_HDR_LEN + NET_CONFIG_LEN + cvq_recs;
 	for (i = 0; i < blob->n_recs; i++)
 		need += REC_HDR_LEN + blob->recs[i].len;
 	if (need > 0x7fffffff) {
@@ -414,16 +520,24 @@ VDPASTATE_API long vdpastate_blob_save(const struct vdpastate_blob *blob,
 	p = put_part(p, VDPASTATE_DEV_PART_DRV_FEATURES, 0, zero_sel, 8);
 	vds_put_le64(p, cfg.features);
 	p = put_common(p + 8, blob, &ci, VDPASTATE_NET_DEV_PART_CVQ_CFG_PART);
+	/* One 0x200 part per selector, in to_cmds order. */
 	for (i = 0; i < l->n; i++) {
-		uint32_t len = (uint32_t)vds_cvq_payload_size(&l->v[i]);
+		const struct vdpastate_cvq_cmd *c = &l->v[i];
+		uint32_t len = (uint32_t)vds_cvq_payload_size(c);
 
-		sel[0] = l->v[i].cls;
-		sel[1] = l->v[i].cmd;
-		p = put_part(p, VDPASTATE_NET_DEV_PART_CVQ_CFG_PART, 0, sel, len);
-		vds_cvq_write_payload(&l->v[i], p);
-		p += len;
+		if (is_vlan_add(c)) {
+			if (!vlan_done)
+				p = put_vlan_part(p, l, i);
+			vlan_done = true;
+		} else if (spec_part(c->cls, c->cmd) >= 0) {
+			sel[0] = c->cls;
+			sel[1] = c->cmd;
+			p = put_part(p, VDPASTATE_NET_DEV_PART_CVQ_CFG_PART, 0,
+				     sel, len);
+			vds_cvq_write_payload(c, p);
+			p += len;
+		}
 	}
-	vdpastate_cvq_cmdlist_free(l);
 	p = put_rec(p, REC_NET_CONFIG, 0, NET_CONFIG_LEN);
 	memcpy(p, cfg.mac, 6);
 	vds_put_le16(p + 6, cfg.status);
@@ -434,6 +548,20 @@ VDPASTATE_API long vdpastate_blob_save(const struct vdpastate_blob *blob,
 	p[15] = 0;
 	vds_put_le32(p + 16, cfg.supported_hash_types);
 	p += NET_CONFIG_LEN;
+	/* The other commands: one CVQ_STATE record each, in to_cmds order. */
+	for (i = 0; i < l->n; i++) {
+		const struct vdpastate_cvq_cmd *c = &l->v[i];
+		uint32_t len = (uint32_t)vds_cvq_payload_size(c);
+
+		if (!cvq_state_cmd(c->cls, c->cmd))
+			continue;
+		p = put_rec(p, REC_CVQ_STATE, 0, 2 + len);
+		p[0] = c->cls;
+		p[1] = c->cmd;
+		vds_cvq_write_payload(c, p + 2);
+		p += 2 + len;
+	}
+	vdpastate_cvq_cmdlist_free(l);
 	for (i = 0; i < blob->n_recs; i++) {
 		p = put_rec(p, blob->recs[i].type, blob->recs[i].flags,
 			    blob->recs[i].len);
@@ -454,8 +582,12 @@ struct loader {
 	bool have_features, have_config;
 	uint64_t features;
 	struct vdpastate_netstate_config cfg;
-	const uint8_t *cvq;       /* first CVQ part */
-	size_t cvq_end;
+	/* The 0x200 parts to apply, in blob order: at most one per selector. */
+	const uint8_t *cvq[SPEC_PARTS];
+	size_t cvq_idx[SPEC_PARTS]; /* part index, for messages */
+	size_t n_cvq;
+	unsigned int cvq_seen;      /* 1 << spec_part() */
+	size_t recs_off;            /* where the records start */
 };
 
 static int bad(const char *fmt, ...) VDS_PRINTF(1, 2);
@@ -528,6 +660,39 @@ static int load_features(struct loader *ld, const uint8_t *sel,
 	return 0;
 }
 
+/*
+ * A VIRTIO_NET_DEV_PART_CVQ_CFG_PART: its selector must be one of the 13
+ * the spec defines (else it is skipped when optional, rejected when not),
+ * with reserved bytes zero, and unique in the blob.  Kept for pass 2.
+ */
+static int load_cvq_part(struct loader *ld, const uint8_t *h, size_t idx)
+{
+	const uint8_t *sel = h + 4;
+	unsigned int i;
+	int k = spec_part(sel[0], sel[1]);
+
+	if (k < 0) {
+		if (h[2] & VDPASTATE_DEV_PART_F_OPTIONAL)
+			return 0; /* not a part this library knows: skipped */
+		return bad("part %zu: mandatory CVQ_CFG_PART with selector "
+			   "{class %u, command %u} (%s), which is not one of the "
+			   "13 device parts the spec defines", idx, sel[0],
+			   sel[1], vds_cvq_name(sel[0], sel[1]));
+	}
+	for (i = 2; i < 8; i++)
+		if (sel[i])
+			return bad("part %zu: CVQ_CFG_PART selector reserved byte "
+				   "%u not zero", idx, i);
+	if (ld->cvq_seen & (1u << k))
+		return bad("part %zu: second CVQ_CFG_PART with selector %s (each "
+			   "selector identifies one part)", idx,
+			   vds_cvq_name(sel[0], sel[1]));
+	ld->cvq_seen |= 1u << k;
+	ld->cvq[ld->n_cvq] = h;
+	ld->cvq_idx[ld->n_cvq++] = idx;
+	return 0;
+}
+
 /* Pass 1 over the parts: structure, order, and the common parts. */
 static int load_parts(struct loader *ld, size_t end)
 {
@@ -562,8 +727,8 @@ static int load_parts(struct loader *ld, size_t end)
 			if ((err = load_features(ld, h + 4, v, len, idx)))
 				return err;
 		} else if (type == VDPASTATE_NET_DEV_PART_CVQ_CFG_PART) {
-			if (!ld->cvq)
-				ld->cvq = h;
+			if ((err = load_cvq_part(ld, h, idx)))
+				return err;
 		} else if (common_part(type)) {
 			struct part p = { type, h[2], { 0 }, len, NULL };
 
@@ -589,7 +754,6 @@ static int load_parts(struct loader *ld, size_t end)
 				   idx, type);
 		} /* unknown optional part: skipped */
 	}
-	ld->cvq_end = end;
 	return 0;
 }
 
@@ -623,6 +787,7 @@ static int load_records(struct loader *ld, size_t off)
 	size_t idx = 0;
 	int err;
 
+	ld->recs_off = off;
 	for (; off < ld->len; idx++) {
 		const uint8_t *h = ld->buf + off, *v = h + REC_HDR_LEN;
 		uint16_t type;
@@ -644,6 +809,17 @@ static int load_records(struct loader *ld, size_t off)
 		if (type == REC_NET_CONFIG) {
 			if ((err = load_config(ld, v, len, idx)))
 				return err;
+		} else if (type == REC_CVQ_STATE) {
+			/* Structure here; applied after the parts in pass 2. */
+			if (len < 2)
+				return bad("record %zu: CVQ_STATE length %u, shorter "
+					   "than class and command", idx, len);
+			if (!cvq_state_cmd(v[0], v[1]))
+				return bad("record %zu: CVQ_STATE carries {class %u, "
+					   "command %u} (%s); only GUEST_OFFLOADS_SET "
+					   "and NOTF_COAL TX_SET, RX_SET, VQ_SET "
+					   "belong there", idx, v[0], v[1],
+					   vds_cvq_name(v[0], v[1]));
 		} else if (type >= VDPASTATE_BLOB_REC_USER_MIN) {
 			struct rec r = { type, h[2], len, NULL };
 
@@ -662,13 +838,73 @@ static int load_records(struct loader *ld, size_t off)
 	return 0;
 }
 
-/* Pass 2: rebuild the state by replaying the CVQ parts on a reset state. */
-static int load_state(struct loader *ld)
+/* Parse one command's data and apply it to the new state. */
+static int replay(struct loader *ld, uint8_t cls, uint8_t cmd,
+		  const uint8_t *v, uint32_t len, const char *what, size_t idx)
 {
 	char why[VDS_ERRMSG_MAX];
 	struct vdpastate_cvq_cmd c;
-	const uint8_t *h = ld->cvq, *end = ld->buf + ld->cvq_end;
-	size_t idx = 0;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	/* Structure only here; apply checks features and limits. */
+	err = vds_cvq_parse(cls, cmd, v, len, ld->features, NULL, &c);
+	if (!err) {
+		err = vdpastate_netstate_apply(ld->nb.ns, &c);
+		vds_cvq_cmd_release(&c);
+	}
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		snprintf(why, sizeof(why), "%s", vdpastate_last_error());
+		return bad("%s %zu (%s): %s", what, idx, vds_cvq_name(cls, cmd),
+			   why);
+	}
+	return 0;
+}
+
+/*
+ * The VLAN_ADD part: the whole VLAN table as le16 ids (the library's
+ * reading of the spec's "a whole VLAN table"), each applied as a VLAN_ADD.
+ * The saver writes them ascending; any order is read, but not twice.
+ */
+static int load_vlans(struct loader *ld, const uint8_t *v, uint32_t len,
+		      size_t idx)
+{
+	uint64_t seen[VLAN_IDS / 64] = { 0 };
+	uint32_t i;
+	int err;
+
+	if (!len || len % 2)
+		return bad("part %zu: VLAN_ADD table length %u is not a non-zero "
+			   "multiple of 2", idx, len);
+	for (i = 0; i < len; i += 2) {
+		uint16_t vid = vds_get_le16(v + i);
+
+		if (vid >= VLAN_IDS)
+			return bad("part %zu: VLAN_ADD table entry %u: id %u "
+				   "above 4095", idx, i / 2, vid);
+		if (seen[vid / 64] & (UINT64_C(1) << (vid % 64)))
+			return bad("part %zu: VLAN_ADD table entry %u: id %u "
+				   "appears twice", idx, i / 2, vid);
+		seen[vid / 64] |= UINT64_C(1) << (vid % 64);
+		if ((err = replay(ld, VDPASTATE_CVQ_VLAN, VDPASTATE_CVQ_VLAN_ADD,
+				  v + i, 2, "part", idx)))
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Pass 2: rebuild the state on a reset state with the saved features and
+ * configuration: the CVQ parts in blob order, then the CVQ_STATE records
+ * in blob order.  An ANNOUNCE_ACK part does what the command does: it
+ * clears VIRTIO_NET_S_ANNOUNCE in the status NET_CONFIG carries.
+ */
+static int load_state(struct loader *ld)
+{
+	char why[VDS_ERRMSG_MAX];
+	size_t i, off, idx;
 	int err;
 
 	if (!ld->have_features)
@@ -683,36 +919,27 @@ static int load_state(struct loader *ld)
 		snprintf(why, sizeof(why), "%s", vdpastate_last_error());
 		return bad("inconsistent configuration: %s", why);
 	}
-	for (; h && h < end; h += PART_HDR_LEN + vds_get_le32(h + 12), idx++) {
+	for (i = 0; i < ld->n_cvq; i++) {
+		const uint8_t *h = ld->cvq[i];
 		uint32_t len = vds_get_le32(h + 12);
-		unsigned int i;
 
-		if (vds_get_le16(h) != VDPASTATE_NET_DEV_PART_CVQ_CFG_PART)
-			continue; /* skipped optional parts sort after 0x200 */
-		for (i = 2; i < 8; i++)
-			if (h[4 + i])
-				return bad("CVQ part %zu: selector reserved byte %u "
-					   "not zero", idx, i);
-		if (h[4] == VDPASTATE_CVQ_STATS ||
-		    (h[4] == VDPASTATE_CVQ_NOTF_COAL &&
-		     h[5] == VDPASTATE_CVQ_NOTF_COAL_VQ_GET))
-			return bad("CVQ part %zu: %s is a query, not state", idx,
-				   vds_cvq_name(h[4], h[5]));
-		memset(&c, 0, sizeof(c));
-		/* Structure only here; apply checks features and limits. */
-		err = vds_cvq_parse(h[4], h[5], h + PART_HDR_LEN, len,
-				    ld->features, NULL, &c);
-		if (!err) {
-			err = vdpastate_netstate_apply(ld->nb.ns, &c);
-			vds_cvq_cmd_release(&c);
-		}
-		if (err == -ENOMEM)
+		if (h[4] == VDPASTATE_CVQ_VLAN)
+			err = load_vlans(ld, h + PART_HDR_LEN, len, ld->cvq_idx[i]);
+		else
+			err = replay(ld, h[4], h[5], h + PART_HDR_LEN, len, "part",
+				     ld->cvq_idx[i]);
+		if (err)
 			return err;
-		if (err) {
-			snprintf(why, sizeof(why), "%s", vdpastate_last_error());
-			return bad("CVQ part %zu (%s): %s", idx,
-				   vds_cvq_name(h[4], h[5]), why);
-		}
+	}
+	for (off = ld->recs_off, idx = 0; off < ld->len; idx++) {
+		const uint8_t *h = ld->buf + off;
+		uint32_t len = vds_get_le32(h + 4);
+
+		off += REC_HDR_LEN + (size_t)len;
+		if (vds_get_le16(h) == REC_CVQ_STATE &&
+		    (err = replay(ld, h[REC_HDR_LEN], h[REC_HDR_LEN + 1],
+				  h + REC_HDR_LEN + 2, len - 2, "record", idx)))
+			return err;
 	}
 	return 0;
 }
