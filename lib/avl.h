@@ -2,8 +2,9 @@
 /*
  * lib/avl.h - an intrusive AVL tree keyed by a uint64_t, with an optional
  * per-node "update" hook that recomputes augmented data from the children
- * whenever the tree changes shape.  Used by the IOVA allocator (three
- * trees over the same nodes).  Never installed.
+ * whenever the tree changes shape.  Used by the IOVA allocator (its tree
+ * by IOVA, for first fit) and by the benchmark's baseline.  Never
+ * installed.
  *
  * Keys are unique in a tree: callers check before inserting.  Operations
  * are recursive; an AVL tree of 2^32 nodes is at most 46 levels deep.

@@ -2,11 +2,16 @@
 /*
  * lib/iova.c - the IOVA allocator and its translations.
  *
- * Every mapping or reservation is one node that sits in up to two AVL
- * trees: by first IOVA (all nodes), and by first key address in the tree
- * of its kind (GPA or HVA; reservations have no key).  Keeping GPA and HVA
- * keys apart means two guest ranges backed by the same host memory (an
- * alias) never shadow each other.
+ * Every mapping or reservation is one node that sits in up to two
+ * indexes: the AVL tree by first IOVA (all nodes), and the B+tree of its
+ * kind (GPA or HVA; reservations have no key) by first key address.
+ * Keeping GPA and HVA keys apart means two guest ranges backed by the same
+ * host memory (an alias) never shadow each other.  The key indexes are
+ * B+trees (btree.h) because a translation is a floor search on them: a
+ * few cache-line-sized nodes per search instead of one cache miss per
+ * level of a binary tree.  Their leaves hold, for each first address, the
+ * mapping's first IOVA and last address (a copy of what its node says,
+ * set once: mappings never change), so a translation reads no node.
  *
  * The IOVA tree is augmented: each node knows the lowest and highest IOVA
  * of its subtree and the largest free gap between two nodes of its
@@ -30,12 +35,13 @@
 #include <libvdpastate/iova.h>
 
 #include "avl.h"
+#include "btree.h"
 #include "internal.h"
 #include "iova_internal.h"
 
 struct iova_node {
 	struct vds_avl by_iova; /* key: first IOVA */
-	struct vds_avl by_addr; /* key: first GPA or HVA; unused if reserved */
+	uint64_t addr;          /* first GPA or HVA; 0 if reserved */
 	uint64_t last;          /* last IOVA */
 	uint32_t kind;
 	/* Augmentation of the by_iova subtree rooted here. */
@@ -46,12 +52,12 @@ struct iova_node {
 struct vdpastate_iova {
 	uint64_t first, last;
 	struct vds_avl *by_iova;
-	struct vds_avl *by_addr[2]; /* GPA, HVA */
+	/* GPA, HVA: first address -> { first IOVA, last address } */
+	struct vds_bt by_addr[2];
 	size_t count[4];            /* by kind; [0] unused */
 };
 
 #define NODE(a) ((struct iova_node *)((char *)(a) - offsetof(struct iova_node, by_iova)))
-#define KEY_NODE(a) ((struct iova_node *)((char *)(a) - offsetof(struct iova_node, by_addr)))
 
 #define DEFAULT_ALIGN 4096u
 #define KNOWN_MAP_FLAGS VDPASTATE_IOVA_MAP_FIXED
@@ -83,7 +89,7 @@ static void update(struct vds_avl *a)
 /* Last key address of a mapping. */
 static uint64_t addr_last(const struct iova_node *n)
 {
-	return n->by_addr.key + (n->last - n->by_iova.key);
+	return n->addr + (n->last - n->by_iova.key);
 }
 
 static bool kind_ok(enum vdpastate_iova_kind kind)
@@ -123,6 +129,8 @@ VDPASTATE_API void vdpastate_iova_free(struct vdpastate_iova *iova)
 	if (!iova)
 		return;
 	free_tree(iova->by_iova);
+	vds_bt_free(&iova->by_addr[0]);
+	vds_bt_free(&iova->by_addr[1]);
 	free(iova);
 }
 
@@ -208,19 +216,21 @@ static int insert(struct vdpastate_iova *iova, uint32_t kind, uint64_t addr,
 		  uint64_t first, uint64_t last)
 {
 	struct iova_node *n = malloc(sizeof(*n));
+	const struct vds_bt_val v = { { first, addr + (last - first) } };
 
-	if (!n)
+	/* The key index may allocate too: insert there first, then the
+	 * AVL tree, which cannot fail. */
+	if (!n || (kind != VDPASTATE_IOVA_RESERVED &&
+		   vds_bt_insert(&iova->by_addr[kind - 1], addr, &v))) {
+		free(n);
 		return vds_fail(-ENOMEM, "iova: %s [0x%llx, 0x%llx]: out of memory",
 				kind_name[kind], (ull)first, (ull)last);
+	}
 	n->by_iova.key = first;
+	n->addr = addr;
 	n->last = last;
 	n->kind = kind;
 	iova->by_iova = vds_avl_insert(iova->by_iova, &n->by_iova, update);
-	if (kind != VDPASTATE_IOVA_RESERVED) {
-		n->by_addr.key = addr;
-		iova->by_addr[kind - 1] =
-			vds_avl_insert(iova->by_addr[kind - 1], &n->by_addr, NULL);
-	}
 	iova->count[kind]++;
 	return 0;
 }
@@ -259,8 +269,8 @@ VDPASTATE_API int vdpastate_iova_map(struct vdpastate_iova *iova,
 				     const struct vdpastate_iova_map_opts *opts,
 				     uint64_t *iova_out)
 {
-	uint64_t align, flags, first = 0, last;
-	struct vds_avl *a;
+	uint64_t align, flags, first = 0, last, key = 0;
+	const struct vds_bt_val *k;
 	int err;
 
 	if (!iova)
@@ -305,13 +315,12 @@ VDPASTATE_API int vdpastate_iova_map(struct vdpastate_iova *iova,
 	}
 
 	/* Same kind, overlapping key range: the floor is the only candidate. */
-	a = vds_avl_floor(iova->by_addr[kind - 1], addr + (size - 1));
-	if (a && addr_last(KEY_NODE(a)) >= addr)
+	k = vds_bt_floor(&iova->by_addr[kind - 1], addr + (size - 1), &key);
+	if (k && k->v[1] >= addr)
 		return vds_fail(-EEXIST, "iova: map %s [0x%llx, +0x%llx]: overlaps %s [0x%llx, 0x%llx] mapped at IOVA 0x%llx",
 				kind_name[kind], (ull)addr, (ull)size,
-				kind_name[kind], (ull)a->key,
-				(ull)addr_last(KEY_NODE(a)),
-				(ull)KEY_NODE(a)->by_iova.key);
+				kind_name[kind], (ull)key, (ull)k->v[1],
+				(ull)k->v[0]);
 
 	if (flags & VDPASTATE_IOVA_MAP_FIXED) {
 		const struct iova_node *o = iova_overlap(iova, first, first + (size - 1));
@@ -335,7 +344,7 @@ VDPASTATE_API int vdpastate_iova_map(struct vdpastate_iova *iova,
 VDPASTATE_API int vdpastate_iova_unmap(struct vdpastate_iova *iova,
 				       uint64_t iova_addr)
 {
-	struct vds_avl *a, *b;
+	struct vds_avl *a;
 	struct iova_node *n;
 
 	if (!iova)
@@ -346,8 +355,7 @@ VDPASTATE_API int vdpastate_iova_unmap(struct vdpastate_iova *iova,
 				(ull)iova_addr);
 	n = NODE(a);
 	if (n->kind != VDPASTATE_IOVA_RESERVED)
-		iova->by_addr[n->kind - 1] = vds_avl_remove(
-			iova->by_addr[n->kind - 1], n->by_addr.key, NULL, &b);
+		vds_bt_remove(&iova->by_addr[n->kind - 1], n->addr, NULL);
 	iova->count[n->kind]--;
 	free(n);
 	return 0;
@@ -358,18 +366,18 @@ VDPASTATE_API int vdpastate_iova_translate(const struct vdpastate_iova *iova,
 					   uint64_t addr, uint64_t *iova_out,
 					   uint64_t *contig)
 {
-	struct vds_avl *a;
-	uint64_t end;
+	const struct vds_bt_val *v;
+	uint64_t key = 0, end;
 
 	if (!iova || !kind_ok(kind))
 		return vds_fail(-EINVAL, "iova: translate: %s",
 				iova ? "bad kind" : "no IOVA space");
-	a = vds_avl_floor(iova->by_addr[kind - 1], addr);
-	if (!a || (end = addr_last(KEY_NODE(a))) < addr)
+	v = vds_bt_floor(&iova->by_addr[kind - 1], addr, &key);
+	if (!v || (end = v->v[1]) < addr)
 		return vds_fail(-ENOENT, "iova: translate %s 0x%llx: not mapped",
 				kind_name[kind], (ull)addr);
 	if (iova_out)
-		*iova_out = KEY_NODE(a)->by_iova.key + (addr - a->key);
+		*iova_out = v->v[0] + (addr - key);
 	if (contig)
 		*contig = end - addr + 1;
 	return 0;
@@ -392,7 +400,7 @@ VDPASTATE_API int vdpastate_iova_lookup(const struct vdpastate_iova *iova,
 		*kind = n->kind;
 	if (addr)
 		*addr = n->kind == VDPASTATE_IOVA_RESERVED ?
-				0 : n->by_addr.key + (iova_addr - n->by_iova.key);
+				0 : n->addr + (iova_addr - n->by_iova.key);
 	if (contig) /* a reservation of all 2^64 IOVAs saturates */
 		*contig = n->last - iova_addr == UINT64_MAX ?
 				  UINT64_MAX : n->last - iova_addr + 1;
@@ -413,7 +421,7 @@ static int walk(const struct vds_avl *a,
 		m = (struct vdpastate_iova_mapping){
 			.iova = a->key,
 			.size = n->last - a->key + 1,
-			.addr = n->kind == VDPASTATE_IOVA_RESERVED ? 0 : n->by_addr.key,
+			.addr = n->addr,
 			.kind = n->kind,
 		};
 		rc = fn(&m, arg);
@@ -461,11 +469,39 @@ static int check_aug(const struct vds_avl *a)
 			       want.sub_gap == n->sub_gap ? 0 : -1;
 }
 
+struct key_check {
+	const struct vdpastate_iova *iova;
+	uint32_t kind;
+	bool seen;
+	uint64_t prev_last; /* last key address of the previous mapping */
+};
+
+/*
+ * One entry of a key index: the first address of a mapping of that kind
+ * that starts at IOVA v[0] and ends at address v[1], not overlapping the
+ * one before it.
+ */
+static int check_key(uint64_t key, const struct vds_bt_val *v, void *arg)
+{
+	const struct iova_node *n = find_iova(((struct key_check *)arg)->iova, v->v[0]);
+	struct key_check *c = arg;
+
+	if (!n || n->by_iova.key != v->v[0] || n->kind != c->kind ||
+	    n->addr != key || n->last - n->by_iova.key > UINT64_MAX - key ||
+	    addr_last(n) != v->v[1] || (c->seen && key <= c->prev_last))
+		return -1;
+	c->seen = true;
+	c->prev_last = v->v[1];
+	return 0;
+}
+
 int vds_iova_check(const struct vdpastate_iova *iova)
 {
+	struct key_check gc = { iova, VDPASTATE_IOVA_GPA, false, 0 };
+	struct key_check hc = { iova, VDPASTATE_IOVA_HVA, false, 0 };
 	long n = vds_avl_check(iova->by_iova);
-	long g = vds_avl_check(iova->by_addr[0]);
-	long h = vds_avl_check(iova->by_addr[1]);
+	long g = vds_bt_check(&iova->by_addr[0], check_key, &gc);
+	long h = vds_bt_check(&iova->by_addr[1], check_key, &hc);
 
 	if (n < 0 || g < 0 || h < 0 || (size_t)g != iova->count[1] ||
 	    (size_t)h != iova->count[2] ||

@@ -6,9 +6,12 @@
 #include <libvdpastate/iova.h>
 
 /*
- * Check every invariant of the space: the three trees are AVL trees in key
- * order, their sizes match the counts, and every subtree's augmentation
- * (lowest and highest IOVA, largest gap) is what its nodes say.  0 or -1.
+ * Check every invariant of the space: the IOVA tree is an AVL tree in key
+ * order and every subtree's augmentation (lowest and highest IOVA, largest
+ * gap) is what its nodes say; the GPA and HVA indexes are valid B+trees
+ * (vds_bt_check) whose every entry is a mapping of that kind, in the IOVA
+ * tree, keyed by its first address, not overlapping its predecessor; the
+ * sizes match the counts.  0 or -1.
  */
 int vds_iova_check(const struct vdpastate_iova *iova);
 

@@ -3,7 +3,9 @@
  * tests/check_iova.c - the IOVA allocator: every function and every error,
  * the edges at 2^64, aliasing GPA/HVA keys, first fit with alignment, a
  * large space checked against the tree invariants, and the randomized
- * lock-step run against the naive model of iova_model.c.
+ * lock-step run against the naive model of iova_model.c.  The B+tree of
+ * the GPA and HVA indexes (lib/btree.h) is also tested on its own: splits
+ * and merges at every level, keys at 0 and 2^64 - 1, out of memory.
  */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "btree.h"
 #include "iova_internal.h"
 #include "iova_model.h"
 #include "suites.h"
@@ -570,6 +573,307 @@ START_TEST(many_mappings)
 }
 END_TEST
 
+/* ------------------------------------------------- the B+tree on its own */
+
+static struct vds_bt_val bt_v(uint64_t key)
+{
+	return (struct vds_bt_val){ { key ^ 0x5555, ~key } };
+}
+
+/* Every value is bt_v(key). */
+static int bt_val_ok(uint64_t key, const struct vds_bt_val *v, void *arg)
+{
+	(void)arg;
+	return v->v[0] == (key ^ 0x5555) && v->v[1] == ~key ? 0 : -1;
+}
+
+static void bt_insert_ok(struct vds_bt *t, uint64_t key)
+{
+	struct vds_bt_val v = bt_v(key);
+
+	ck_assert_int_eq(vds_bt_insert(t, key, &v), 0);
+}
+
+/* floor(key) is the entry at want (or none). */
+static void bt_floor_is(const struct vds_bt *t, uint64_t key, bool found,
+			uint64_t want)
+{
+	uint64_t got = 0x1234;
+	const struct vds_bt_val *v = vds_bt_floor(t, key, &got);
+
+	if (!found) {
+		ck_assert_ptr_null(v);
+		ck_assert_uint_eq(got, 0x1234);
+		return;
+	}
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(got, want);
+	ck_assert_uint_eq(v->v[0], want ^ 0x5555);
+	ck_assert_uint_eq(v->v[1], ~want);
+}
+
+static void bt_check_is(const struct vds_bt *t, long count)
+{
+	ck_assert_int_eq(vds_bt_check(t, bt_val_ok, NULL), count);
+	ck_assert_uint_eq(t->count, (size_t)count);
+}
+
+START_TEST(bt_empty_and_extremes)
+{
+	struct vds_bt t = { 0 };
+	struct vds_bt_val v = bt_v(7), out;
+
+	bt_check_is(&t, 0);
+	bt_floor_is(&t, 0, false, 0);
+	bt_floor_is(&t, UINT64_MAX, false, 0);
+	ck_assert_int_eq(vds_bt_remove(&t, 0, &out), -ENOENT);
+	ck_assert_int_eq(vds_bt_remove(&t, UINT64_MAX, NULL), -ENOENT);
+
+	bt_insert_ok(&t, UINT64_MAX);
+	bt_floor_is(&t, UINT64_MAX - 1, false, 0);
+	bt_floor_is(&t, UINT64_MAX, true, UINT64_MAX);
+	bt_insert_ok(&t, 0);
+	bt_floor_is(&t, 0, true, 0);
+	bt_floor_is(&t, UINT64_MAX - 1, true, 0);
+	bt_floor_is(&t, UINT64_MAX, true, UINT64_MAX);
+	ck_assert_int_eq(vds_bt_insert(&t, 0, &v), -EEXIST);
+	ck_assert_int_eq(vds_bt_insert(&t, UINT64_MAX, &v), -EEXIST);
+	bt_check_is(&t, 2);
+	ck_assert_int_eq(vds_bt_remove(&t, 1, NULL), -ENOENT);
+	ck_assert_int_eq(vds_bt_remove(&t, 0, &out), 0);
+	ck_assert_uint_eq(out.v[1], ~(uint64_t)0);
+	bt_floor_is(&t, UINT64_MAX - 1, false, 0);
+	bt_check_is(&t, 1);
+	ck_assert_int_eq(vds_bt_remove(&t, UINT64_MAX, &out), 0);
+	ck_assert_uint_eq(out.v[0], UINT64_MAX ^ 0x5555);
+	bt_check_is(&t, 0);
+	ck_assert_ptr_null(t.root);
+	ck_assert_uint_eq(t.height, 0);
+	vds_bt_free(&t);
+}
+END_TEST
+
+/* One node holds VDS_BT_MAX keys; one more splits it; one less merges. */
+START_TEST(bt_split_and_merge_one_level)
+{
+	struct vds_bt t = { 0 };
+	uint64_t i;
+
+	for (i = 0; i < VDS_BT_MAX; i++)
+		bt_insert_ok(&t, i * 10);
+	ck_assert_uint_eq(t.height, 1);
+	bt_check_is(&t, VDS_BT_MAX);
+	bt_insert_ok(&t, 5); /* into the lower half */
+	ck_assert_uint_eq(t.height, 2);
+	ck_assert_uint_eq(t.root->n, 2);
+	bt_check_is(&t, VDS_BT_MAX + 1);
+	ck_assert_int_eq(vds_bt_remove(&t, 5, NULL), 0);
+	bt_check_is(&t, VDS_BT_MAX);
+	/* Down to one leaf again: the root collapses. */
+	for (i = 0; t.height > 1; i++)
+		ck_assert_int_eq(vds_bt_remove(&t, i * 10, NULL), 0);
+	bt_check_is(&t, (long)(VDS_BT_MAX - i));
+	bt_floor_is(&t, i * 10 - 1, false, 0);
+	bt_floor_is(&t, UINT64_MAX, true, (VDS_BT_MAX - 1) * 10);
+	vds_bt_free(&t);
+	bt_check_is(&t, 0);
+}
+END_TEST
+
+/*
+ * Ascending, descending (a new lowest key every time) and middle-out
+ * insertions, then removals from either end: splits and merges of inner
+ * nodes up to a new root and back.
+ */
+START_TEST(bt_ordered_runs)
+{
+	const uint64_t n = 40000;
+	struct vds_bt t = { 0 };
+	unsigned int pass;
+	uint64_t i, k;
+
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < n; i++) {
+			k = pass == 0 ? i : pass == 1 ? n - 1 - i :
+			    i & 1 ? n / 2 + i / 2 : n / 2 - 1 - i / 2;
+			bt_insert_ok(&t, k * 4 + 1);
+			if (i % 4999 == 0)
+				bt_check_is(&t, (long)i + 1);
+		}
+		bt_check_is(&t, (long)n);
+		ck_assert_uint_ge(t.height, 4);
+		bt_floor_is(&t, 0, false, 0);
+		bt_floor_is(&t, 1, true, 1);
+		bt_floor_is(&t, 4 * n, true, 4 * n - 3);
+		bt_floor_is(&t, UINT64_MAX, true, 4 * n - 3);
+		for (i = 0; i < n; i += 97)
+			bt_floor_is(&t, i * 4 + 3, true, i * 4 + 1);
+		for (i = 0; i < n; i++) {
+			k = pass == 1 ? i : n - 1 - i;
+			ck_assert_int_eq(vds_bt_remove(&t, k * 4 + 1, NULL), 0);
+			if (i % 4999 == 0)
+				bt_check_is(&t, (long)(n - 1 - i));
+		}
+		bt_check_is(&t, 0);
+		ck_assert_uint_eq(t.height, 0);
+	}
+	vds_bt_free(&t);
+}
+END_TEST
+
+static uint64_t bt_rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+/* Random inserts, removes and floors against a bitmap of a small range. */
+START_TEST(bt_random_against_bitmap)
+{
+	enum { RANGE = 1 << 15 };
+	static unsigned char in[RANGE];
+	struct vds_bt t = { 0 };
+	uint64_t s = 0xb7ee, base = UINT64_MAX - RANGE + 1, i;
+	long count = 0;
+
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < 400000; i++) {
+		uint64_t r = bt_rnd(&s), k = (r >> 8) % RANGE, lo;
+		struct vds_bt_val v = bt_v(base + k), out;
+		uint64_t phase = i / 50000; /* grow, shrink, grow... */
+		bool grow = (phase & 1) == 0;
+
+		/* Keys sit at the top of the 64-bit space, up to 2^64 - 1. */
+		switch (r & 3) {
+		case 0:
+		case 1:
+			if (grow == ((r & 1) == 0)) {
+				ck_assert_int_eq(vds_bt_insert(&t, base + k, &v),
+						 in[k] ? -EEXIST : 0);
+				count += !in[k];
+				in[k] = 1;
+			} else {
+				ck_assert_int_eq(vds_bt_remove(&t, base + k, &out),
+						 in[k] ? 0 : -ENOENT);
+				if (in[k])
+					ck_assert_uint_eq(out.v[1], ~(base + k));
+				count -= in[k];
+				in[k] = 0;
+			}
+			break;
+		case 2:
+			if (grow) {
+				ck_assert_int_eq(vds_bt_insert(&t, base + k, &v),
+						 in[k] ? -EEXIST : 0);
+				count += !in[k];
+				in[k] = 1;
+			} else {
+				ck_assert_int_eq(vds_bt_remove(&t, base + k, NULL),
+						 in[k] ? 0 : -ENOENT);
+				count -= in[k];
+				in[k] = 0;
+			}
+			break;
+		default:
+			for (lo = k; lo > 0 && !in[lo]; lo--)
+				;
+			bt_floor_is(&t, base + k, in[lo] != 0, base + lo);
+			break;
+		}
+		if (i % 20011 == 0)
+			bt_check_is(&t, count);
+	}
+	bt_check_is(&t, count);
+	bt_floor_is(&t, base - 1, false, 0);
+	vds_bt_free(&t);
+}
+END_TEST
+
+/* A failed node allocation anywhere in a split leaves the tree as it was. */
+START_TEST(bt_enomem_changes_nothing)
+{
+	struct vds_bt t = { 0 };
+	struct vds_bt_val v = bt_v(1);
+	uint64_t k, i, n = 0;
+	long fail;
+
+	ck_assert_int_eq(vds_bt_insert(&t, 1, &v), 0);
+	vds_bt_free(&t);
+	vds_bt_fail_alloc_in = 1;
+	ck_assert_int_eq(vds_bt_insert(&t, 1, &v), -ENOMEM);
+	bt_check_is(&t, 0);
+	/* Ascending keys leave every node on the rightmost path full. */
+	for (k = 0; t.height < 3 || t.root->n < VDS_BT_MAX; k++, n++)
+		bt_insert_ok(&t, k);
+	while (t.root->child[t.root->n - 1]->n < VDS_BT_MAX ||
+	       t.root->child[t.root->n - 1]->child[VDS_BT_MAX - 1]->n < VDS_BT_MAX)
+		bt_insert_ok(&t, k++), n++;
+	/* The next key splits the leaf, its parent and the root: 4 nodes. */
+	for (fail = 1; fail <= 4; fail++) {
+		vds_bt_fail_alloc_in = fail;
+		v = bt_v(k);
+		ck_assert_int_eq(vds_bt_insert(&t, k, &v), -ENOMEM);
+		ck_assert_uint_eq(t.height, 3);
+		bt_check_is(&t, (long)n);
+	}
+	vds_bt_fail_alloc_in = 5;
+	bt_insert_ok(&t, k);
+	vds_bt_fail_alloc_in = 0;
+	ck_assert_uint_eq(t.height, 4);
+	bt_check_is(&t, (long)n + 1);
+	for (i = 0; i <= k; i++)
+		bt_floor_is(&t, i, true, i);
+
+	/* Through the IOVA space: -ENOMEM, nothing mapped. */
+	vds_bt_free(&t);
+	for (k = 0; k < VDS_BT_MAX; k++)
+		map_ok(GPA, k << 12, 0x1000);
+	vds_bt_fail_alloc_in = 1; /* the leaf split */
+	ck_assert_int_eq(vdpastate_iova_map(sp, GPA, k << 12, 0x1000, NULL, NULL),
+			 -ENOMEM);
+	vds_bt_fail_alloc_in = 0;
+	ck_assert_uint_eq(vdpastate_iova_count(sp, 0), VDS_BT_MAX);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, k << 12, NULL, NULL),
+			 -ENOENT);
+	map_ok(GPA, k << 12, 0x1000);
+	expect_translate(GPA, (k << 12) + 5, (VDS_BT_MAX + 1) << 12 | 5, 0x1000 - 5);
+}
+END_TEST
+
+/* Translations keyed at 0 and ending at 2^64 - 1, in a deep index. */
+START_TEST(bt_iova_key_extremes)
+{
+	uint64_t i, iova;
+
+	vdpastate_iova_free(sp);
+	sp = vdpastate_iova_new(0, (1ull << 40) - 1);
+	ck_assert_ptr_nonnull(sp);
+	iova = map_ok(HVA, 0, 0x1000);
+	ck_assert_int_eq(map_aligned(HVA, UINT64_MAX, 1, 1, NULL), 0);
+	for (i = 1; i < 3000; i++)
+		map_ok(HVA, UINT64_MAX - 1 - i * 0x2000, 0x1000);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+	expect_translate(HVA, 0, iova, 0x1000);
+	expect_translate(HVA, 0xfff, iova + 0xfff, 1);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, HVA, 0x1000, NULL, NULL), -ENOENT);
+	expect_translate(HVA, UINT64_MAX, 0x1000, 1);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, HVA, UINT64_MAX - 1, NULL, NULL),
+			 -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, GPA, 0, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_map(sp, HVA, UINT64_MAX - 0xfff, 0x1000, NULL,
+					    NULL), -EEXIST);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, iova), 0);
+	ck_assert_int_eq(vdpastate_iova_unmap(sp, 0x1000), 0);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, HVA, 0, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(vdpastate_iova_translate(sp, HVA, UINT64_MAX, NULL, NULL),
+			 -ENOENT);
+	ck_assert_int_eq(vds_iova_check(sp), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------ randomized model */
 
 static unsigned long model_ops(void)
@@ -631,6 +935,17 @@ Suite *iova_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, many_mappings);
 	tcase_add_test(tc, random_model);
+	tcase_set_timeout(tc, 600);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("btree");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, bt_empty_and_extremes);
+	tcase_add_test(tc, bt_split_and_merge_one_level);
+	tcase_add_test(tc, bt_ordered_runs);
+	tcase_add_test(tc, bt_random_against_bitmap);
+	tcase_add_test(tc, bt_enomem_changes_nothing);
+	tcase_add_test(tc, bt_iova_key_extremes);
 	tcase_set_timeout(tc, 600);
 	suite_add_tcase(s, tc);
 	return s;
