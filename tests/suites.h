@@ -13,5 +13,6 @@ Suite *cvq_suite(void);
 Suite *netstate_suite(void);
 Suite *blob_suite(void);
 Suite *sim_suite(void);
+Suite *dev_suite(void);
 
 #endif

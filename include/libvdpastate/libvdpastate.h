@@ -14,5 +14,6 @@
 #include <libvdpastate/cvq.h>
 #include <libvdpastate/netstate.h>
 #include <libvdpastate/sim.h>
+#include <libvdpastate/dev.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
