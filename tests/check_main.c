@@ -20,6 +20,7 @@ int main(void)
 		blob_suite,
 		transport_suite,
 		sim_suite,
+		dev_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

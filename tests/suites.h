@@ -14,5 +14,6 @@ Suite *netstate_suite(void);
 Suite *blob_suite(void);
 Suite *transport_suite(void);
 Suite *sim_suite(void);
+Suite *dev_suite(void);
 
 #endif

@@ -15,5 +15,6 @@
 #include <libvdpastate/netstate.h>
 #include <libvdpastate/transport.h>
 #include <libvdpastate/sim.h>
+#include <libvdpastate/dev.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvdpastate/dev.h - the device handle: a virtio-net vDPA device behind
+ * a transport, driven the way live migration needs it.  The handle owns
+ * a shadow control virtqueue of its own (in address space 1 when the
+ * device puts the control queue in a virtqueue group of its own), tracks
+ * the device state that acknowledged commands make, saves it with the
+ * vring bases into a blob, restores a blob with the sequence of
+ * libvdpastate(7) "Restore" (full or early), and checks beforehand
+ * whether a device can take a saved state.
+ */
+#ifndef LIBVDPASTATE_DEV_H
+#define LIBVDPASTATE_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libvdpastate/common.h>
+#include <libvdpastate/cvq.h>
+#include <libvdpastate/netstate.h>
+#include <libvdpastate/transport.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vdpastate_dev;
+
+/* Options of vdpastate_dev_open(); NULL or a zero field: the default. */
+struct vdpastate_dev_opts {
+	size_t sz;
+	/* IOVA of the handle's control ring and buffers (0: the top of the
+	 * device's IOVA range).  Only matters when the control queue shares
+	 * address space 0 with the guest. */
+	uint64_t cvq_iova;
+	/* How long to wait for the device to answer a batch, in ms (0: 5000). */
+	uint32_t cvq_timeout_ms;
+	/* Entries of the handle's control ring: a power of two (0: 64, at
+	 * most the device's maximum). */
+	uint16_t cvq_ring_size;
+	uint16_t reserved0;
+};
+
+/*
+ * A handle on the device behind t (which stays the caller's: free it
+ * after the handle).  Nothing is sent to the device yet.  NULL with errno
+ * EINVAL (t NULL, bad options), ENOMEM, or what creating eventfds failed
+ * with.
+ */
+VDPASTATE_API struct vdpastate_dev *
+vdpastate_dev_open(struct vdpastate_transport *t,
+		   const struct vdpastate_dev_opts *opts);
+
+/* Unmap the control ring and free the handle; NULL is a no-op.  The
+ * device is left as it is. */
+VDPASTATE_API void vdpastate_dev_free(struct vdpastate_dev *dev);
+
+/*
+ * Where the VMM placed data queue idx, in the device's address space 0:
+ * ring size, ring areas, kick and call eventfds (-1: none).  Start and
+ * restore set each configured data queue up and enable it; queues not
+ * configured stay disabled.  num 0 removes the configuration.
+ */
+struct vdpastate_dev_vring {
+	size_t sz;
+	uint64_t desc, avail, used;
+	uint32_t num;
+	int32_t kick_fd, call_fd;
+	uint32_t reserved0;
+};
+VDPASTATE_API int vdpastate_dev_set_vring(struct vdpastate_dev *dev,
+					  uint32_t idx,
+					  const struct vdpastate_dev_vring *vr);
+
+/*
+ * Bring the device up from reset with the given virtio features: the
+ * restore sequence with the reset state and no command.  0, or the errors
+ * of vdpastate_dev_restore().
+ */
+VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
+				      uint64_t features);
+
+/*
+ * Post one control command on the handle's control ring and wait for the
+ * answer.  On VIRTIO_NET_OK the command is applied to the tracked state;
+ * on VIRTIO_NET_ERR it returns -EIO and the state is untouched.
+ */
+VDPASTATE_API int vdpastate_dev_send(struct vdpastate_dev *dev,
+				     const struct vdpastate_cvq_cmd *cmd);
+
+/* The tracked state (owned by the handle), or NULL (errno ENOENT) before
+ * a start or restore. */
+VDPASTATE_API const struct vdpastate_netstate *
+vdpastate_dev_netstate(const struct vdpastate_dev *dev);
+
+/*
+ * Save into blob, which must be empty (vdpastate_blob_new()): suspend the
+ * device where it offers suspend, read every data queue's vring base,
+ * store the tracked state, the device features (part DEV_FEATURES) and
+ * the queues (record VDPASTATE_DEV_REC_VRINGS).  The device stays
+ * suspended.  On failure blob is untouched.
+ */
+#define VDPASTATE_DEV_REC_VRINGS 0xff00
+VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
+				     struct vdpastate_blob *blob);
+
+/*
+ * Restore blob onto the device: reset, feature check, features, backend
+ * features, address-space split, vrings with the saved bases, only the
+ * control queue enabled, DRIVER_OK, the state's command list posted as
+ * many at a time as the control ring holds, every answer checked, then
+ * the data queues enabled.  Errors (the device is then reset):
+ *   -VDPASTATE_EINCOMPAT  the device cannot take the state (the message
+ *                         names the missing feature bits or the limit);
+ *   -EIO                  the device answered VIRTIO_NET_ERR (the message
+ *                         names the command) or refused FEATURES_OK;
+ *   -ETIMEDOUT            no answer within the timeout;
+ *   -VDPASTATE_EDEVICE    the device broke the control ring;
+ *   what a transport call failed with.
+ */
+VDPASTATE_API int vdpastate_dev_restore(struct vdpastate_dev *dev,
+					const struct vdpastate_blob *blob);
+
+/*
+ * Early restore.  begin: what restore does except enabling the data
+ * queues.  commit: the final state; only its difference from the begun
+ * one is sent (a full restore when the difference cannot be sent
+ * incrementally), then the final vring bases are set and the data queues
+ * enabled.  Errors as vdpastate_dev_restore(), plus -EALREADY (begin
+ * twice) and -ENOENT (commit without begin); after any failure the device
+ * is reset and a new begin or a restore may follow.
+ */
+VDPASTATE_API int vdpastate_dev_restore_begin(struct vdpastate_dev *dev,
+					      const struct vdpastate_blob *blob);
+VDPASTATE_API int
+vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
+			     const struct vdpastate_blob *blob);
+
+/* Kinds of compatibility problems. */
+enum vdpastate_dev_problem {
+	VDPASTATE_DEV_PROBLEM_FEATURES = 1,   /* saved feature bits not offered */
+	VDPASTATE_DEV_PROBLEM_QUEUE_PAIRS = 2, /* fewer queue pairs */
+	VDPASTATE_DEV_PROBLEM_RING_SIZE = 3,  /* a ring above the maximum */
+	VDPASTATE_DEV_PROBLEM_NO_CVQ = 4,     /* no control virtqueue */
+	VDPASTATE_DEV_PROBLEM_MTU = 5,        /* another MTU */
+	VDPASTATE_DEV_PROBLEM_LIMITS = 6      /* RSS limits below the state's */
+};
+
+struct vdpastate_dev_report;
+
+/*
+ * Whether the device can take blob, without changing the device: *out
+ * receives a report listing every problem, empty when migration can go
+ * ahead.  0, -EINVAL, -ENOMEM or what reading the device failed with.
+ */
+VDPASTATE_API int vdpastate_dev_check(struct vdpastate_dev *dev,
+				      const struct vdpastate_blob *blob,
+				      struct vdpastate_dev_report **out);
+VDPASTATE_API size_t
+vdpastate_dev_report_count(const struct vdpastate_dev_report *report);
+/* Problem i: its kind, and a message (owned by the report); NULL, errno
+ * ENOENT past the end. */
+VDPASTATE_API const char *
+vdpastate_dev_report_get(const struct vdpastate_dev_report *report, size_t i,
+			 enum vdpastate_dev_problem *kind);
+VDPASTATE_API void vdpastate_dev_report_free(struct vdpastate_dev_report *report);
+
+/* Counters since the handle was opened. */
+struct vdpastate_dev_stats {
+	size_t sz;
+	uint64_t cvq_commands; /* control commands posted */
+	uint64_t cvq_batches;  /* batches posted: one kick, one wait each */
+	uint64_t restores;     /* restores, begins and starts that succeeded */
+	uint64_t full_reloads; /* commits that had to reload in full */
+	uint64_t last_restore_ns; /* duration of the last successful restore */
+};
+VDPASTATE_API int vdpastate_dev_get_stats(const struct vdpastate_dev *dev,
+					  struct vdpastate_dev_stats *out);
+
+/*
+ * Threading: a handle is used by one thread at a time.  It waits for the
+ * device on its own call eventfd; with the simulated device in inline mode
+ * it runs vdpastate_sim_poll() itself while it waits.
+ */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBVDPASTATE_DEV_H */

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/check_dev.c - the device handle against simulated devices: random
+ * command sequences on a source migrated to a destination (full and early
+ * restore), every answer the device can give (ERR, none), every transport
+ * call failing at every step of a restore, the compatibility report, a
+ * custom transport, batching, and bad input.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libvdpastate/libvdpastate.h>
+
+#include "internal.h"
+#include "suites.h"
+#include "tests_rand.h"
+
+#define FB(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
+#define RB(bit) (UINT64_C(1) << VDPASTATE_F_##bit)
+#define RING_F (RB(VERSION_1) | RB(ACCESS_PLATFORM) | RB(EVENT_IDX) | \
+		RB(INDIRECT_DESC))
+#define ST_ALL                                                        \
+	(VDPASTATE_STATUS_ACKNOWLEDGE | VDPASTATE_STATUS_DRIVER |      \
+	 VDPASTATE_STATUS_FEATURES_OK | VDPASTATE_STATUS_DRIVER_OK)
+#define PAIRS 4
+
+struct side {
+	struct vdpastate_transport *t;
+	struct vdpastate_sim *sim;
+	struct vdpastate_dev *dev;
+};
+
+static void side_open(struct side *s, struct vdpastate_sim_opts *o,
+		      const struct vdpastate_dev_opts *dopts)
+{
+	s->t = vdpastate_sim_new(o);
+	ck_assert_msg(s->t != NULL, "%s", vdpastate_last_error());
+	s->sim = vdpastate_sim_from_transport(s->t);
+	s->dev = vdpastate_dev_open(s->t, dopts);
+	ck_assert_msg(s->dev != NULL, "%s", vdpastate_last_error());
+}
+
+static void side_new(struct side *s, uint16_t pairs)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = pairs);
+
+	side_open(s, &o, NULL);
+}
+
+static void side_free(struct side *s)
+{
+	vdpastate_dev_free(s->dev);
+	vdpastate_transport_free(s->t);
+}
+
+static uint8_t status_of(struct side *s)
+{
+	uint8_t st = 0xee;
+
+	ck_assert_int_eq(vdpastate_transport_get_status(s->t, &st), 0);
+	return st;
+}
+
+/* Random features: the ring bits and CTRL_VQ always, the rest by chance. */
+static uint64_t rand_features(struct vds_rand *r, struct side *s)
+{
+	uint64_t offered, f;
+
+	ck_assert_int_eq(vdpastate_transport_get_device_features(s->t, &offered), 0);
+	f = offered & (VDS_TEST_FEATURES | RING_F);
+	/* MQ stays: the sim keeps its control queue at 2 * max pairs. */
+	f &= ~((uint64_t)vds_rand(r) &
+	       (FB(RSS) | FB(CTRL_VLAN) | FB(CTRL_RX_EXTRA) |
+		FB(NOTF_COAL) | FB(VQ_NOTF_COAL) | RB(EVENT_IDX)));
+	return f;
+}
+
+/* n random commands the tracked state accepts, sent through the handle. */
+static void drive(struct vds_rand *r, struct side *s, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const struct vdpastate_netstate *ns = vdpastate_dev_netstate(s->dev);
+		struct vdpastate_netstate *model = vdpastate_netstate_copy(ns);
+		struct vdpastate_cvq_cmd *c = vds_test_rand_cmd(r, ns);
+
+		ck_assert_ptr_nonnull(c);
+		if (vdpastate_netstate_apply(model, c) == 0) {
+			int e = vdpastate_dev_send(s->dev, c);
+
+			ck_assert_msg(e == 0, "send %s: %s",
+				      vdpastate_cvq_cmd_name(c),
+				      vdpastate_last_error());
+			ck_assert(vdpastate_netstate_equal(model,
+							   vdpastate_dev_netstate(s->dev)));
+		} else {
+			/* Refused by the model: refused by the handle, unsent. */
+			ck_assert_int_lt(vdpastate_dev_send(s->dev, c), 0);
+		}
+		vdpastate_cvq_cmd_free(c);
+		vdpastate_netstate_free(model);
+	}
+}
+
+/* Random bases on the (not enabled) data queues of the source. */
+static void rand_bases(struct vds_rand *r, struct side *s, uint32_t *bases)
+{
+	uint32_t i;
+
+	for (i = 0; i < 2 * PAIRS; i++) {
+		bases[i] = vds_rand(r) & 0xffff;
+		ck_assert_int_eq(vdpastate_transport_set_vring_base(s->t, i, bases[i]),
+				 0);
+	}
+}
+
+static void assert_same_device(struct side *a, struct side *b)
+{
+	struct vdpastate_netstate *x = vdpastate_sim_netstate(a->sim);
+	struct vdpastate_netstate *y = vdpastate_sim_netstate(b->sim);
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert_ptr_nonnull(y);
+	ck_assert_msg(vdpastate_netstate_equal(x, y), "destination differs");
+	ck_assert(vdpastate_netstate_equal(y, vdpastate_dev_netstate(b->dev)));
+	vdpastate_netstate_free(x);
+	vdpastate_netstate_free(y);
+	ck_assert_uint_eq(status_of(b), ST_ALL);
+}
+
+/* Save through the wire form, as a migration stream carries it. */
+static struct vdpastate_blob *save_wire(struct side *s)
+{
+	struct vdpastate_blob *b = vdpastate_blob_new(), *w = vdpastate_blob_new();
+	long len;
+	void *buf;
+
+	ck_assert_msg(vdpastate_dev_save(s->dev, b) == 0, "%s",
+		      vdpastate_last_error());
+	len = vdpastate_blob_save(b, NULL, 0);
+	if (len < 0) {
+		size_t cap = 1 << 20;
+
+		buf = malloc(cap);
+		len = vdpastate_blob_save(b, buf, cap);
+	} else {
+		buf = malloc((size_t)len);
+		len = vdpastate_blob_save(b, buf, (size_t)len);
+	}
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(vdpastate_blob_load(w, buf, (size_t)len), 0);
+	free(buf);
+	vdpastate_blob_free(b);
+	/* The source goes on after a cancelled migration. */
+	ck_assert_int_eq(vdpastate_transport_resume(s->t), 0);
+	return w;
+}
+
+static void assert_bases(struct side *s, const uint32_t *bases)
+{
+	uint32_t i, b;
+
+	for (i = 0; i < 2 * PAIRS; i++) {
+		ck_assert_int_eq(vdpastate_transport_get_vring_base(s->t, i, &b), 0);
+		ck_assert_uint_eq(b, bases[i]);
+	}
+}
+
+static void assert_compatible(struct side *s, const struct vdpastate_blob *b)
+{
+	struct vdpastate_dev_report *rep = NULL;
+
+	ck_assert_int_eq(vdpastate_dev_check(s->dev, b, &rep), 0);
+	ck_assert_msg(vdpastate_dev_report_count(rep) == 0, "%s",
+		      vdpastate_dev_report_get(rep, 0, NULL));
+	vdpastate_dev_report_free(rep);
+}
+
+START_TEST(migrate_property)
+{
+	unsigned long n = vds_test_cases(1000), k;
+	struct vds_rand r = vds_rand_seed(7);
+
+	if (n < 1000)
+		n = 1000;
+	for (k = 0; k < n; k++) {
+		struct side src, dst;
+		struct vdpastate_blob *b;
+		uint32_t bases[2 * PAIRS];
+
+		side_new(&src, PAIRS);
+		side_new(&dst, PAIRS);
+		ck_assert_int_eq(vdpastate_dev_start(src.dev, rand_features(&r, &src)),
+				 0);
+		drive(&r, &src, vds_rand(&r) % 24);
+		rand_bases(&r, &src, bases);
+		b = save_wire(&src);
+		assert_compatible(&dst, b);
+		ck_assert_msg(vdpastate_dev_restore(dst.dev, b) == 0, "case %lu: %s",
+			      k, vdpastate_last_error());
+		assert_same_device(&src, &dst);
+		assert_bases(&dst, bases);
+		vdpastate_blob_free(b);
+		side_free(&src);
+		side_free(&dst);
+	}
+}
+END_TEST
+
+START_TEST(early_restore_property)
+{
+	unsigned long n = vds_test_cases(1000), k;
+	struct vds_rand r = vds_rand_seed(11);
+	unsigned long reloads = 0;
+
+	if (n < 1000)
+		n = 1000;
+	for (k = 0; k < n; k++) {
+		VDPASTATE_OPTS(vdpastate_dev_stats, st);
+		struct side src, dst;
+		struct vdpastate_blob *b1, *b2;
+		uint32_t bases[2 * PAIRS];
+		bool restart = vds_rand(&r) % 8 == 0;
+
+		side_new(&src, PAIRS);
+		side_new(&dst, PAIRS);
+		ck_assert_int_eq(vdpastate_dev_start(src.dev, rand_features(&r, &src)),
+				 0);
+		drive(&r, &src, vds_rand(&r) % 16);
+		b1 = save_wire(&src);
+		ck_assert_msg(vdpastate_dev_restore_begin(dst.dev, b1) == 0, "%s",
+			      vdpastate_last_error());
+		/* Data queues stay off until commit. */
+		ck_assert_int_eq(vdpastate_dev_restore_begin(dst.dev, b1),
+				 -EALREADY);
+		if (restart) {
+			/* The source renegotiated: a delta cannot carry that. */
+			uint64_t f = vdpastate_netstate_features(
+				vdpastate_dev_netstate(src.dev));
+
+			ck_assert_int_eq(vdpastate_dev_start(src.dev,
+							     f ^ FB(CTRL_VLAN)), 0);
+		}
+		drive(&r, &src, vds_rand(&r) % 16);
+		rand_bases(&r, &src, bases);
+		b2 = save_wire(&src);
+		ck_assert_msg(vdpastate_dev_restore_commit(dst.dev, b2) == 0, "%s",
+			      vdpastate_last_error());
+		assert_same_device(&src, &dst);
+		assert_bases(&dst, bases);
+		ck_assert_int_eq(vdpastate_dev_restore_commit(dst.dev, b2), -ENOENT);
+		ck_assert_int_eq(vdpastate_dev_get_stats(dst.dev, &st), 0);
+		reloads += st.full_reloads;
+		if (!restart)
+			ck_assert_uint_eq(st.full_reloads, 0);
+		vdpastate_blob_free(b1);
+		vdpastate_blob_free(b2);
+		side_free(&src);
+		side_free(&dst);
+	}
+	/* Some restarts kept the features by chance; most did not. */
+	ck_assert_uint_gt(reloads, 0);
+}
+END_TEST
+
+/* A saved state with some of everything, from a driven source. */
+static struct vdpastate_blob *rich_blob(struct side *src, unsigned int vlans)
+{
+	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x42 };
+	struct vdpastate_cvq_cmd *c;
+	uint64_t offered;
+	unsigned int i;
+	struct vdpastate_blob *b;
+
+	ck_assert_int_eq(vdpastate_transport_get_device_features(src->t, &offered), 0);
+	ck_assert_int_eq(vdpastate_dev_start(src->dev, offered), 0);
+	c = vdpastate_cvq_cmd_mac_addr_set(mac);
+	ck_assert_int_eq(vdpastate_dev_send(src->dev, c), 0);
+	vdpastate_cvq_cmd_free(c);
+	c = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	ck_assert_int_eq(vdpastate_dev_send(src->dev, c), 0);
+	vdpastate_cvq_cmd_free(c);
+	for (i = 0; i < vlans; i++) {
+		c = vdpastate_cvq_cmd_vlan_add((uint16_t)(4095 - i));
+		ck_assert_int_eq(vdpastate_dev_send(src->dev, c), 0);
+		vdpastate_cvq_cmd_free(c);
+	}
+	b = vdpastate_blob_new();
+	ck_assert_int_eq(vdpastate_dev_save(src->dev, b), 0);
+	return b;
+}
+
+/* The fault is gone: the same handle restores; then clean up. */
+static void restore_and_finish(struct side *src, struct side *dst,
+			       struct vdpastate_blob *b)
+{
+	ck_assert_int_eq(vdpastate_dev_restore(dst->dev, b), 0);
+	ck_assert_int_eq(vdpastate_transport_resume(src->t), 0);
+	assert_same_device(src, dst);
+	vdpastate_blob_free(b);
+	side_free(src);
+	side_free(dst);
+}
+
+START_TEST(err_ack_names_command)
+{
+	struct side src, dst;
+	struct vdpastate_blob *b;
+
+	side_new(&src, PAIRS);
+	side_new(&dst, PAIRS);
+	b = rich_blob(&src, 3);
+	ck_assert_int_eq(vdpastate_sim_cvq_err(dst.sim, true, VDPASTATE_CVQ_VLAN,
+					       VDPASTATE_CVQ_VLAN_ADD), 0);
+	ck_assert_int_eq(vdpastate_dev_restore(dst.dev, b), -EIO);
+	ck_assert_msg(strstr(vdpastate_last_error(), "VLAN_ADD vid 409") &&
+		      strstr(vdpastate_last_error(), "VIRTIO_NET_ERR"),
+		      "%s", vdpastate_last_error());
+	ck_assert_uint_eq(status_of(&dst), 0);
+	ck_assert_ptr_null(vdpastate_dev_netstate(dst.dev));
+	/* The same handle restores once the device behaves. */
+	ck_assert_int_eq(vdpastate_sim_cvq_err(dst.sim, false, VDPASTATE_SIM_ANY,
+					       VDPASTATE_SIM_ANY), 0);
+	restore_and_finish(&src, &dst, b);
+}
+END_TEST
+
+START_TEST(timeout_when_device_hangs)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS,
+		       .flags = (uint32_t)(_i ? VDPASTATE_SIM_F_THREAD : 0));
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 50);
+	struct side src, dst;
+	struct vdpastate_blob *b;
+	struct timespec t0, t1;
+	double s;
+
+	side_new(&src, PAIRS);
+	side_open(&dst, &o, &d);
+	b = rich_blob(&src, 2);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(dst.sim, true), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(vdpastate_dev_restore(dst.dev, b), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(s >= 0.045 && s < 2.0, "took %.3f s", s);
+	ck_assert_msg(strstr(vdpastate_last_error(), "MAC_ADDR_SET") != NULL, "%s",
+		      vdpastate_last_error());
+	ck_assert_uint_eq(status_of(&dst), 0);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(dst.sim, false), 0);
+	restore_and_finish(&src, &dst, b);
+}
+END_TEST
+
+/* Fail transport call nth of a restore, for every n: clean error, reset. */
+static void fail_every_call(bool early)
+{
+	VDPASTATE_OPTS(vdpastate_sim_stats, st);
+	struct side src, dst;
+	struct vdpastate_blob *b;
+	unsigned int nth, failures = 0;
+
+	side_new(&src, PAIRS);
+	side_new(&dst, PAIRS);
+	b = rich_blob(&src, 40);
+	ck_assert_int_eq(vdpastate_transport_resume(src.t), 0);
+	for (nth = 1;; nth++) {
+		uint64_t failed_before;
+		int err;
+
+		ck_assert_int_eq(vdpastate_sim_get_stats(dst.sim, &st), 0);
+		failed_before = st.calls_failed;
+		ck_assert_int_eq(vdpastate_sim_fail_call(dst.sim, nth, -EIO), 0);
+		if (early) {
+			err = vdpastate_dev_restore_begin(dst.dev, b);
+			if (!err)
+				err = vdpastate_dev_restore_commit(dst.dev, b);
+		} else {
+			err = vdpastate_dev_restore(dst.dev, b);
+		}
+		ck_assert_int_eq(vdpastate_sim_fail_call(dst.sim, 0, -EIO), 0);
+		ck_assert_int_eq(vdpastate_sim_get_stats(dst.sim, &st), 0);
+		if (st.calls_failed == failed_before) {
+			ck_assert_int_eq(err, 0);
+			break; /* nth lies beyond the last call */
+		}
+		if (err) {
+			failures++;
+			ck_assert_msg(*vdpastate_last_error(), "no message");
+			ck_assert_uint_eq(status_of(&dst), 0);
+		} else {
+			/* A call whose failure cannot matter (an unmap). */
+			assert_same_device(&src, &dst);
+		}
+	}
+	ck_assert_uint_gt(nth, 30);
+	ck_assert_uint_gt(failures, 20);
+	assert_same_device(&src, &dst);
+	vdpastate_blob_free(b);
+	side_free(&src);
+	side_free(&dst);
+}
+
+START_TEST(fail_every_call_restore)
+{
+	fail_every_call(false);
+}
+END_TEST
+
+START_TEST(fail_every_call_early)
+{
+	fail_every_call(true);
+}
+END_TEST
+
+static bool has_kind(struct vdpastate_dev_report *r, enum vdpastate_dev_problem k,
+		     const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < vdpastate_dev_report_count(r); i++) {
+		enum vdpastate_dev_problem kk;
+		const char *m = vdpastate_dev_report_get(r, i, &kk);
+
+		if (kk == k && strstr(m, text))
+			return true;
+	}
+	return false;
+}
+
+START_TEST(compat_report)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = 2,
+		       .max_ring_size = 64, .mtu = 9000);
+	VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = 256, .kick_fd = -1,
+		       .call_fd = -1);
+	struct vdpastate_dev_report *rep = NULL;
+	struct side src, dst;
+	struct vdpastate_blob *b;
+	uint64_t offered;
+
+	side_new(&src, PAIRS);
+	/* A ring the destination cannot hold (configured, never enabled:
+	 * its address is not mapped, so only its size matters here). */
+	ck_assert_int_eq(vdpastate_dev_set_vring(src.dev, 3, &vr), 0);
+	ck_assert_int_eq(vdpastate_transport_get_device_features(src.t, &offered),
+			 0);
+	ck_assert_int_eq(vdpastate_dev_start(src.dev, offered & ~RB(EVENT_IDX)), -0);
+	b = vdpastate_blob_new();
+	ck_assert_int_eq(vdpastate_dev_save(src.dev, b), 0);
+
+	o.device_features = offered & ~(FB(CTRL_VQ) | FB(CTRL_RX) | FB(CTRL_VLAN) |
+					FB(CTRL_RX_EXTRA) | FB(CTRL_MAC_ADDR) |
+					FB(CTRL_GUEST_OFFLOADS) | FB(RSS) |
+					FB(GUEST_ANNOUNCE) | FB(NOTF_COAL) |
+					FB(VQ_NOTF_COAL));
+	side_open(&dst, &o, NULL);
+	ck_assert_int_eq(vdpastate_dev_check(dst.dev, b, &rep), 0);
+	ck_assert(has_kind(rep, VDPASTATE_DEV_PROBLEM_FEATURES, "RSS"));
+	ck_assert(has_kind(rep, VDPASTATE_DEV_PROBLEM_FEATURES, "CTRL_VLAN"));
+	ck_assert(has_kind(rep, VDPASTATE_DEV_PROBLEM_NO_CVQ, "CTRL_VQ"));
+	ck_assert(has_kind(rep, VDPASTATE_DEV_PROBLEM_QUEUE_PAIRS, "4 queue pairs"));
+	ck_assert(has_kind(rep, VDPASTATE_DEV_PROBLEM_MTU, "MTU 1500"));
+	ck_assert(has_kind(rep, VDPASTATE_DEV_PROBLEM_RING_SIZE, "queue 3: ring "
+			   "size 256 above the device maximum 64"));
+	ck_assert_uint_eq(vdpastate_dev_report_count(rep), 5);
+	ck_assert_ptr_null(vdpastate_dev_report_get(rep, 5, NULL));
+	/* The check changed nothing on the device. */
+	ck_assert_uint_eq(status_of(&dst), 0);
+	vdpastate_dev_report_free(rep);
+	/* Restore refuses with the missing bits named, device reset. */
+	ck_assert_int_eq(vdpastate_dev_restore(dst.dev, b), -VDPASTATE_EINCOMPAT);
+	ck_assert_msg(strstr(vdpastate_last_error(), "CTRL_VQ"), "%s",
+		      vdpastate_last_error());
+	ck_assert_uint_eq(status_of(&dst), 0);
+	vdpastate_blob_free(b);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/* A transport of the VMM's own, here forwarding to a threaded sim. */
+static int c_feat(void *c, uint64_t *f)
+{
+	return vdpastate_transport_get_device_features(c, f);
+}
+static int c_setf(void *c, uint64_t f)
+{
+	return vdpastate_transport_set_driver_features(c, f);
+}
+static int c_cfg(void *c, uint32_t o, void *b, uint32_t l)
+{
+	return vdpastate_transport_get_config(c, o, b, l);
+}
+static int c_gst(void *c, uint8_t *s)
+{
+	return vdpastate_transport_get_status(c, s);
+}
+static int c_sst(void *c, uint8_t s)
+{
+	return vdpastate_transport_set_status(c, s);
+}
+static int c_vqs(void *c, uint32_t *n)
+{
+	return vdpastate_transport_get_vq_count(c, n);
+}
+static int c_nmax(void *c, uint16_t *n)
+{
+	return vdpastate_transport_get_vring_num_max(c, n);
+}
+static int c_num(void *c, uint32_t i, uint32_t n)
+{
+	return vdpastate_transport_set_vring_num(c, i, n);
+}
+static int c_addr(void *c, uint32_t i, uint64_t d, uint64_t a, uint64_t u)
+{
+	return vdpastate_transport_set_vring_addr(c, i, d, a, u);
+}
+static int c_sbase(void *c, uint32_t i, uint32_t b)
+{
+	return vdpastate_transport_set_vring_base(c, i, b);
+}
+static int c_gbase(void *c, uint32_t i, uint32_t *b)
+{
+	return vdpastate_transport_get_vring_base(c, i, b);
+}
+static int c_kick(void *c, uint32_t i, int fd)
+{
+	return vdpastate_transport_set_vring_kick(c, i, fd);
+}
+static int c_call(void *c, uint32_t i, int fd)
+{
+	return vdpastate_transport_set_vring_call(c, i, fd);
+}
+static int c_en(void *c, uint32_t i, bool e)
+{
+	return vdpastate_transport_set_vring_enable(c, i, e);
+}
+static int c_map(void *c, uint32_t as, uint64_t i, uint64_t s, void *h, uint32_t p)
+{
+	return vdpastate_transport_dma_map(c, as, i, s, h, p);
+}
+static int c_unmap(void *c, uint32_t as, uint64_t i, uint64_t s)
+{
+	return vdpastate_transport_dma_unmap(c, as, i, s);
+}
+static int c_range(void *c, uint64_t *f, uint64_t *l)
+{
+	return vdpastate_transport_get_iova_range(c, f, l);
+}
+
+START_TEST(custom_transport)
+{
+	/* No backend features, groups or suspend: everything in ASID 0. */
+	static const struct vdpastate_transport_ops ops = {
+		.get_device_features = c_feat, .set_driver_features = c_setf,
+		.get_config = c_cfg, .get_status = c_gst, .set_status = c_sst,
+		.get_vq_count = c_vqs, .get_vring_num_max = c_nmax,
+		.set_vring_num = c_num, .set_vring_addr = c_addr,
+		.set_vring_base = c_sbase, .get_vring_base = c_gbase,
+		.set_vring_kick = c_kick, .set_vring_call = c_call,
+		.set_vring_enable = c_en, .dma_map = c_map, .dma_unmap = c_unmap,
+		.get_iova_range = c_range,
+	};
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS,
+		       .flags = VDPASTATE_SIM_F_THREAD);
+	struct vdpastate_transport *inner[2], *t[2];
+	struct vdpastate_dev *dev[2];
+	struct vds_rand r = vds_rand_seed(3);
+	struct vdpastate_blob *b = vdpastate_blob_new();
+	struct vdpastate_netstate *x, *y;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		inner[i] = vdpastate_sim_new(&o);
+		t[i] = vdpastate_transport_new(&ops, sizeof(ops), inner[i]);
+		ck_assert_ptr_nonnull(t[i]);
+		ck_assert_str_eq(vdpastate_transport_name(t[i]), "custom");
+		dev[i] = vdpastate_dev_open(t[i], NULL);
+		ck_assert_ptr_nonnull(dev[i]);
+	}
+	{
+		struct side s = { t[0], vdpastate_sim_from_transport(inner[0]), dev[0] };
+		uint64_t f;
+
+		ck_assert_int_eq(vdpastate_transport_get_device_features(t[0], &f), 0);
+		ck_assert_int_eq(vdpastate_dev_start(dev[0], f & (VDS_TEST_FEATURES |
+								   RING_F)), 0);
+		drive(&r, &s, 30);
+	}
+	ck_assert_int_eq(vdpastate_dev_save(dev[0], b), 0);
+	ck_assert_msg(vdpastate_dev_restore(dev[1], b) == 0, "%s",
+		      vdpastate_last_error());
+	x = vdpastate_sim_netstate(vdpastate_sim_from_transport(inner[0]));
+	y = vdpastate_sim_netstate(vdpastate_sim_from_transport(inner[1]));
+	ck_assert(vdpastate_netstate_equal(x, y));
+	vdpastate_netstate_free(x);
+	vdpastate_netstate_free(y);
+	vdpastate_blob_free(b);
+	for (i = 0; i < 2; i++) {
+		vdpastate_dev_free(dev[i]);
+		vdpastate_transport_free(t[i]);
+		vdpastate_transport_free(inner[i]);
+	}
+}
+END_TEST
+
+START_TEST(batches_fill_the_ring)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_ring_size = 16);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st0);
+	struct side src, dst;
+	struct vdpastate_blob *b;
+	struct vdpastate_cvq_cmdlist *l;
+	size_t n;
+
+	side_new(&src, PAIRS);
+	side_open(&dst, &o, &d);
+	b = rich_blob(&src, 100);
+	ck_assert_int_eq(vdpastate_netstate_to_cmds(vdpastate_blob_netstate(b),
+						    vdpastate_netstate_features(
+							    vdpastate_blob_netstate(b)),
+						    &l), 0);
+	n = vdpastate_cvq_cmdlist_count(l);
+	vdpastate_cvq_cmdlist_free(l);
+	ck_assert_int_eq(vdpastate_dev_get_stats(dst.dev, &st0), 0);
+	ck_assert_int_eq(vdpastate_dev_restore(dst.dev, b), 0);
+	ck_assert_int_eq(vdpastate_dev_get_stats(dst.dev, &st), 0);
+	/* 16 entries, two descriptors a command: 8 per kick. */
+	ck_assert_uint_eq(st.cvq_commands - st0.cvq_commands, n);
+	ck_assert_uint_eq(st.cvq_batches - st0.cvq_batches, (n + 7) / 8);
+	ck_assert_uint_gt(st.last_restore_ns, 0);
+	ck_assert_int_eq(vdpastate_transport_resume(src.t), 0);
+	assert_same_device(&src, &dst);
+	vdpastate_blob_free(b);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_ring_size = 12);
+	VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = 100);
+	struct vdpastate_dev_report *rep = (void *)1;
+	struct side s;
+	struct vdpastate_blob *b = vdpastate_blob_new(), *e = vdpastate_blob_new();
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_rx_promisc(true);
+	uint64_t f;
+
+	side_new(&s, PAIRS);
+	ck_assert_ptr_null(vdpastate_dev_open(NULL, NULL));
+	ck_assert_ptr_null(vdpastate_dev_open(s.t, &d));
+	ck_assert_int_eq(errno, EINVAL);
+	vdpastate_dev_free(NULL);
+	ck_assert_int_eq(vdpastate_dev_set_vring(s.dev, 0, &vr), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_send(s.dev, c), -ENOENT);
+	ck_assert_int_eq(vdpastate_dev_save(s.dev, b), -ENOENT);
+	ck_assert_ptr_null(vdpastate_dev_netstate(s.dev));
+	ck_assert_int_eq(vdpastate_dev_restore(s.dev, NULL), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_restore(s.dev, e), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_restore_commit(s.dev, e), -ENOENT);
+	ck_assert_int_eq(vdpastate_dev_check(s.dev, e, &rep), -EINVAL);
+	ck_assert_ptr_eq(rep, (void *)1);
+	/* Nothing above touched the device. */
+	ck_assert_uint_eq(status_of(&s), 0);
+	ck_assert_int_eq(vdpastate_transport_get_device_features(s.t, &f), 0);
+	ck_assert_int_eq(vdpastate_dev_start(s.dev, f & ~FB(CTRL_RX)), 0);
+	/* A command the negotiated features forbid is refused, unsent. */
+	ck_assert_int_eq(vdpastate_dev_send(s.dev, c), -VDPASTATE_EFEATURE);
+	ck_assert_int_eq(vdpastate_dev_save(s.dev, b), 0);
+	ck_assert_int_eq(vdpastate_dev_save(s.dev, b), -EINVAL); /* not empty */
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_blob_free(b);
+	vdpastate_blob_free(e);
+	side_free(&s);
+}
+END_TEST
+
+static void log_stderr(enum vdpastate_log_level l, const char *m, void *u)
+{
+	(void)u;
+	fprintf(stderr, "[%d] %s\n", l, m);
+}
+
+Suite *dev_suite(void)
+{
+	if (getenv("VDS_DEV_LOG"))
+		vdpastate_set_log(log_stderr, NULL, VDPASTATE_LOG_DEBUG);
+	Suite *s = suite_create("dev");
+	TCase *tc = tcase_create("restore");
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, batches_fill_the_ring);
+	tcase_add_test(tc, err_ack_names_command);
+	tcase_add_loop_test(tc, timeout_when_device_hangs, 0, 2);
+	tcase_add_test(tc, compat_report);
+	tcase_add_test(tc, custom_transport);
+	tcase_add_test(tc, fail_every_call_restore);
+	tcase_add_test(tc, fail_every_call_early);
+	tcase_add_test(tc, migrate_property);
+	tcase_add_test(tc, early_restore_property);
+	suite_add_tcase(s, tc);
+	return s;
+}
