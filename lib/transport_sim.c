@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -112,7 +113,7 @@ struct vdpastate_sim {
 	uint16_t max_pairs, max_ring, mtu, rss_table;
 	uint8_t mac[6], rss_key;
 	uint32_t hash_types, flags;
-	unsigned int nvqs, cvq; /* cvq: index of the control queue, or nvqs */
+	unsigned int nvqs; /* data queues, plus the control queue if offered */
 	/* device */
 	uint8_t status;
 	uint64_t driver_features, backend_features;
@@ -234,9 +235,22 @@ static int as_unmap(struct sim_as *a, uint64_t iova, uint64_t size)
 
 /* ------------------------------------------------------------ helpers */
 
+
+/*
+ * The control queue's index (virtio: 2N where N is max_virtqueue_pairs
+ * when MQ or RSS is negotiated, else 1), or UINT_MAX without CTRL_VQ.
+ */
+static unsigned int cvq_index(const struct vdpastate_sim *s)
+{
+	if (!(s->offered & FB(CTRL_VQ)))
+		return UINT_MAX;
+	return s->driver_features & (FB(MQ) | FB(RSS)) ? 2u * s->max_pairs : 2u;
+}
+
 static struct sim_as *vq_as(struct vdpastate_sim *s, unsigned int idx)
 {
-	return &s->as[s->group_asid[idx == s->cvq ? SIM_GROUP_CVQ : SIM_GROUP_DATA]];
+	return &s->as[s->group_asid[idx == cvq_index(s) ? SIM_GROUP_CVQ
+							     : SIM_GROUP_DATA]];
 }
 
 static size_t hdr_len(const struct vdpastate_sim *s)
@@ -623,7 +637,7 @@ static size_t cvq_exec(struct vdpastate_sim *s, const uint8_t *buf, size_t len,
 
 static int process_cvq(struct vdpastate_sim *s)
 {
-	unsigned int idx = s->cvq;
+	unsigned int idx = cvq_index(s);
 	struct sim_vq *q = &s->vq[idx];
 	int avail, done = 0;
 
@@ -1104,7 +1118,7 @@ static int sim_get_vring_group(void *ctx, uint32_t idx, uint32_t *group)
 	OP_ENTER(s, ctx, "get_vring_group");
 	if ((err = check_vq(s, idx, "get_vring_group")))
 		OP_RETURN(s, err);
-	*group = idx == s->cvq ? SIM_GROUP_CVQ : SIM_GROUP_DATA;
+	*group = idx == cvq_index(s) ? SIM_GROUP_CVQ : SIM_GROUP_DATA;
 	OP_RETURN(s, 0);
 }
 
@@ -1360,7 +1374,6 @@ static struct vdpastate_sim *vds_sim_create(const struct vdpastate_sim_opts *opt
 	if ((err = opts_resolve(s, opts)))
 		goto fail;
 	s->nvqs = 2u * s->max_pairs;
-	s->cvq = s->nvqs;
 	if (s->offered & FB(CTRL_VQ))
 		s->nvqs++;
 	for (i = 0; i < SIM_NAS; i++)

@@ -1071,10 +1071,24 @@ START_TEST(status_and_features)
 	ck_assert(offered & FB(CTRL_VQ));
 	ck_assert_int_eq(TCALL(h, get_vq_count, &n), 0);
 	ck_assert_uint_eq(n, 5);
+	/* The control queue is queue 2 unless MQ (or RSS) is negotiated,
+	 * then queue 2 * max_virtqueue_pairs (virtio; mlx5 does the same). */
+	ck_assert_int_eq(TCALL(h, get_vring_group, 2, &g), 0);
+	ck_assert_uint_eq(g, 1);
+	ck_assert_int_eq(TCALL(h, get_vring_group, 4, &g), 0);
+	ck_assert_uint_eq(g, 0);
+	ck_assert_int_eq(TCALL(h, set_driver_features,
+			       offered & ~FB(MQ) & ~FB(RSS)), 0);
+	ck_assert_int_eq(TCALL(h, get_vring_group, 2, &g), 0);
+	ck_assert_uint_eq(g, 1);
+	ck_assert_int_eq(TCALL(h, set_driver_features, offered), 0);
 	ck_assert_int_eq(TCALL(h, get_vring_group, 4, &g), 0);
 	ck_assert_uint_eq(g, 1);
+	ck_assert_int_eq(TCALL(h, get_vring_group, 2, &g), 0);
+	ck_assert_uint_eq(g, 0);
 	ck_assert_int_eq(TCALL(h, get_vring_group, 3, &g), 0);
 	ck_assert_uint_eq(g, 0);
+	ck_assert_int_eq(TCALL(h, set_driver_features, 0), 0);
 	ck_assert_int_eq(TCALL(h, get_vring_num_max, &max), 0);
 	ck_assert_uint_eq(max, 256);
 	ck_assert_int_eq(TCALL(h, set_vring_num, 0, 512), -EINVAL);
