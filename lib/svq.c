@@ -80,6 +80,13 @@ struct vdpastate_svq {
 	struct xent *xt;
 	uint64_t *xlast;           /* xt[i].last, searched compactly */
 	unsigned int xn, xmru;
+	/* Page -> table entry, direct-mapped, like a TLB: buffers keep
+	 * coming from the same pages, even spread over many regions. */
+	struct xcache {
+		uint64_t page_plus1; /* 0: empty */
+		uint32_t idx;
+		uint32_t pad;
+	} xc[256];
 
 	uint64_t used_gpa; /* guest used ring, for logging our own writes */
 	uint64_t *bitmap;
@@ -93,6 +100,7 @@ struct vdpastate_svq {
 static const struct xent *xfind(struct vdpastate_svq *q, uint64_t gpa)
 {
 	const struct xent *e;
+	struct xcache *c;
 	unsigned int lo;
 
 	if (vds_unlikely(!q->xn))
@@ -100,10 +108,21 @@ static const struct xent *xfind(struct vdpastate_svq *q, uint64_t gpa)
 	e = &q->xt[q->xmru];
 	if (vds_likely(gpa >= e->first && gpa <= e->last))
 		return e;
+	c = &q->xc[(gpa >> 12) & (VDS_ARRAY_SIZE(q->xc) - 1)];
+	if (c->page_plus1 == (gpa >> 12) + 1) {
+		e = &q->xt[c->idx];
+		/* An entry may cover only part of the page: check. */
+		if (gpa >= e->first && gpa <= e->last) {
+			q->xmru = c->idx;
+			return e;
+		}
+	}
 	lo = vds_first_end_ge(q->xlast, q->xn, gpa);
 	if (lo == q->xn || q->xt[lo].first > gpa)
 		return NULL;
 	q->xmru = lo;
+	c->page_plus1 = (gpa >> 12) + 1;
+	c->idx = lo;
 	return &q->xt[lo];
 }
 
@@ -300,6 +319,7 @@ out:
 	q->xlast = xlast;
 	q->xn = n;
 	q->xmru = 0;
+	memset(q->xc, 0, sizeof(q->xc)); /* entries point into the old table */
 	return 0;
 }
 
