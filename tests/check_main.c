@@ -19,6 +19,7 @@ int main(void)
 		netstate_suite,
 		blob_suite,
 		transport_suite,
+		mgmt_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

@@ -13,5 +13,6 @@ Suite *cvq_suite(void);
 Suite *netstate_suite(void);
 Suite *blob_suite(void);
 Suite *transport_suite(void);
+Suite *mgmt_suite(void);
 
 #endif

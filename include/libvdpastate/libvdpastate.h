@@ -14,5 +14,6 @@
 #include <libvdpastate/cvq.h>
 #include <libvdpastate/netstate.h>
 #include <libvdpastate/transport.h>
+#include <libvdpastate/mgmt.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
