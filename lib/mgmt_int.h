@@ -17,10 +17,12 @@
  * VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES of the 6.1 uapi.  Later kernels
  * report the device's features in VDPA_ATTR_DEV_FEATURES (20) and give
  * 21 to a virtio-blk attribute, so 21 is read as features only from a
- * family whose highest attribute is 21 (the 6.1 layout).
+ * family with the 6.1 layout: its highest attribute (the family's
+ * maxattr, which the kernel sets to VDPA_ATTR_MAX, one past the last
+ * attribute) is 22, as Debian's 6.1.192 reports.
  */
 #define VDS_VDPA_ATTR_61_DEV_SUPPORTED_FEATURES 21
-#define VDS_VDPA_61_MAXATTR 21
+#define VDS_VDPA_61_MAXATTR 22
 
 /* Start a generic netlink request of family (a vdpa command) in buf. */
 struct nlmsghdr *vds_mgmt_req(void *buf, uint16_t family, uint8_t cmd,

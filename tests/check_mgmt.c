@@ -198,7 +198,7 @@ START_TEST(config_61_layout)
 	VDPASTATE_OPTS(vdpastate_mgmt_dev_config, c);
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 
-	ck_assert_int_eq(vds_mgmt_parse_config(config_61(), 21, &c), 0);
+	ck_assert_int_eq(vds_mgmt_parse_config(config_61(), 22, &c), 0);
 	ck_assert_uint_eq(c.valid, VDPASTATE_MGMT_CFG_DEVICE_ID |
 					   VDPASTATE_MGMT_CFG_MAC |
 					   VDPASTATE_MGMT_CFG_STATUS |
@@ -225,6 +225,9 @@ START_TEST(config_attr21_not_trusted_after_61)
 
 	/* A family with more attributes: 21 is a virtio-blk one there. */
 	ck_assert_int_eq(vds_mgmt_parse_config(config_61(), 37, &c), 0);
+	ck_assert(!(c.valid & VDPASTATE_MGMT_CFG_DEVICE_FEATURES));
+	/* Nor with fewer (6.0 had no attribute 21 at all). */
+	ck_assert_int_eq(vds_mgmt_parse_config(config_61(), 21, &c), 0);
 	ck_assert(!(c.valid & VDPASTATE_MGMT_CFG_DEVICE_FEATURES));
 	ck_assert_uint_eq(c.device_features, 0);
 	ck_assert_uint_eq(c.unknown_attrs, 2);
@@ -262,7 +265,7 @@ START_TEST(config_unknown_and_wrong_sized)
 	mnl_attr_put(nlh, VDPA_ATTR_DEV_NET_CFG_MACADDR, 5, "abcde");
 	mnl_attr_put_u8(nlh, VDPA_ATTR_DEV_NET_STATUS, 1); /* u8 is fine */
 	mnl_attr_put(nlh, VDPA_ATTR_DEV_ID, 2, "xx");      /* u32 */
-	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 21, &c), 0);
+	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 22, &c), 0);
 	ck_assert_uint_eq(c.valid, VDPASTATE_MGMT_CFG_STATUS);
 	ck_assert_uint_eq(c.status, 1);
 	ck_assert_uint_eq(c.unknown_attrs, 2);
@@ -274,7 +277,7 @@ START_TEST(config_unknown_and_wrong_sized)
 	/* A status of 3 bytes is neither u8 nor u16. */
 	nlh = reply(VDPA_CMD_DEV_CONFIG_GET);
 	mnl_attr_put(nlh, VDPA_ATTR_DEV_NET_STATUS, 3, "abc");
-	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 21, &c), 0);
+	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 22, &c), 0);
 	ck_assert_uint_eq(c.valid, 0);
 	ck_assert_uint_eq(c.bad_attrs, 1ULL << VDPA_ATTR_DEV_NET_STATUS);
 }
@@ -290,22 +293,22 @@ START_TEST(config_truncated)
 	last = (struct nlattr *)((char *)nlh + nlh->nlmsg_len - 12);
 	ck_assert_uint_eq(mnl_attr_get_type(last), 21);
 	last->nla_len = 40;
-	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 21, &c), -EBADMSG);
+	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 22, &c), -EBADMSG);
 	ERRMSG_HAS("DEV_CONFIG_GET reply: attribute at offset");
 	ERRMSG_HAS("truncated");
 	/* A message cut inside an attribute header. */
 	nlh = config_61();
 	nlh->nlmsg_len -= 10;
-	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 21, &c), -EBADMSG);
+	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 22, &c), -EBADMSG);
 	/* nla_len smaller than the header itself. */
 	nlh = config_61();
 	last = (struct nlattr *)((char *)nlh + nlh->nlmsg_len - 12);
 	last->nla_len = 2;
-	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 21, &c), -EBADMSG);
+	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 22, &c), -EBADMSG);
 	/* No room for the generic netlink header. */
 	nlh = config_61();
 	nlh->nlmsg_len = MNL_NLMSG_HDRLEN + 2;
-	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 21, &c), -EBADMSG);
+	ck_assert_int_eq(vds_mgmt_parse_config(nlh, 22, &c), -EBADMSG);
 	ERRMSG_HAS("shorter than its headers");
 }
 END_TEST
