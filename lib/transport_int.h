@@ -38,4 +38,29 @@ void *vds_transport_ctx(const struct vdpastate_transport *t);
 uint64_t vds_vdpa_backend_to_kernel(uint64_t lib);
 uint64_t vds_vdpa_backend_from_kernel(uint64_t kernel);
 
+/*
+ * vhost-vdpa: the ranges of one address space the kernel accepted, so a
+ * refused IOTLB update can be explained: the kernel answers EFAULT for
+ * every refused IOTLB message (vhost_chr_write_iter), an overlap
+ * included.  Sorted, disjoint, inclusive [first, last].
+ */
+struct vds_vdpa_range {
+	uint64_t first, last;
+};
+struct vds_vdpa_maps {
+	struct vds_vdpa_range *r;
+	size_t n, cap;
+};
+/* Record [first, last]; 0 or -ENOMEM. */
+int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last);
+/* Forget every range that intersects [first, last] (as the kernel's
+ * invalidate does). */
+void vds_vdpa_maps_remove(struct vds_vdpa_maps *m, uint64_t first,
+			  uint64_t last);
+/* The first recorded range that intersects [first, last], or NULL. */
+const struct vds_vdpa_range *
+vds_vdpa_maps_overlap(const struct vds_vdpa_maps *m, uint64_t first,
+		      uint64_t last);
+void vds_vdpa_maps_fini(struct vds_vdpa_maps *m);
+
 #endif /* VDS_TRANSPORT_INT_H */

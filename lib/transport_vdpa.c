@@ -85,8 +85,72 @@ struct vdpa {
 	uint64_t dev_features;
 	bool in_batch;
 	uint32_t batch_asid;
+	struct vds_vdpa_maps *maps; /* [nas]: what the kernel accepted */
 	char path[256];
 };
+
+/* Index of the first range whose last >= addr. */
+static size_t maps_lower(const struct vds_vdpa_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->r[mid].last < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct vds_vdpa_range *
+vds_vdpa_maps_overlap(const struct vds_vdpa_maps *m, uint64_t first,
+		      uint64_t last)
+{
+	size_t i = maps_lower(m, first);
+
+	return i < m->n && m->r[i].first <= last ? &m->r[i] : NULL;
+}
+
+int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last)
+{
+	size_t i = maps_lower(m, first);
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 16;
+		void *p = realloc(m->r, cap * sizeof(*m->r));
+
+		if (!p)
+			return -ENOMEM;
+		m->r = p;
+		m->cap = cap;
+	}
+	memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(*m->r));
+	m->r[i].first = first;
+	m->r[i].last = last;
+	m->n++;
+	return 0;
+}
+
+void vds_vdpa_maps_remove(struct vds_vdpa_maps *m, uint64_t first,
+			  uint64_t last)
+{
+	size_t i = maps_lower(m, first), j = i;
+
+	while (j < m->n && m->r[j].first <= last)
+		j++;
+	memmove(&m->r[i], &m->r[j], (m->n - j) * sizeof(*m->r));
+	m->n -= j - i;
+}
+
+void vds_vdpa_maps_fini(struct vds_vdpa_maps *m)
+{
+	free(m->r);
+	m->r = NULL;
+	m->n = m->cap = 0;
+}
 
 /* An ioctl's failure, named; returns -errno. */
 #define IOCTL_FAIL(v, name) ioctl_fail((v), #name)
@@ -447,9 +511,31 @@ static int op_dma_map(void *ctx, uint32_t asid, uint64_t iova, uint64_t size,
 
 	if (r)
 		return r;
-	return iotlb_write(v, asid, VHOST_IOTLB_UPDATE, iova, size,
-			   (uint64_t)(uintptr_t)hva, access,
-			   "VHOST_IOTLB_UPDATE");
+	r = iotlb_write(v, asid, VHOST_IOTLB_UPDATE, iova, size,
+			(uint64_t)(uintptr_t)hva, access, "VHOST_IOTLB_UPDATE");
+	if (r == -EFAULT && size) {
+		/* The kernel says EFAULT for an overlap too: tell it apart. */
+		const struct vds_vdpa_range *o =
+			vds_vdpa_maps_overlap(&v->maps[asid], iova, iova + size - 1);
+
+		if (o)
+			return vds_fail(-EEXIST,
+					"vhost-vdpa %s: VHOST_IOTLB_UPDATE asid %u "
+					"iova 0x%llx size 0x%llx: overlaps "
+					"[0x%llx, 0x%llx] mapped earlier (the "
+					"kernel answered EFAULT)",
+					v->path, asid, (unsigned long long)iova,
+					(unsigned long long)size,
+					(unsigned long long)o->first,
+					(unsigned long long)o->last);
+	}
+	if (r == 0 && size &&
+	    vds_vdpa_maps_add(&v->maps[asid], iova, iova + size - 1))
+		vds_log(VDPASTATE_LOG_WARN,
+			"vhost-vdpa %s: out of memory recording a mapping; a "
+			"later overlap may be reported as EFAULT",
+			v->path);
+	return r;
 }
 
 static int op_dma_unmap(void *ctx, uint32_t asid, uint64_t iova, uint64_t size)
@@ -459,8 +545,11 @@ static int op_dma_unmap(void *ctx, uint32_t asid, uint64_t iova, uint64_t size)
 
 	if (r)
 		return r;
-	return iotlb_write(v, asid, VHOST_IOTLB_INVALIDATE, iova, size, 0, 0,
-			   "VHOST_IOTLB_INVALIDATE");
+	r = iotlb_write(v, asid, VHOST_IOTLB_INVALIDATE, iova, size, 0, 0,
+			"VHOST_IOTLB_INVALIDATE");
+	if (r == 0 && size)
+		vds_vdpa_maps_remove(&v->maps[asid], iova, iova + size - 1);
+	return r;
 }
 
 /*
@@ -548,12 +637,22 @@ static int op_resume(void *ctx)
 	return VIOCTL(v, VHOST_VDPA_RESUME, NULL);
 }
 
+static void vdpa_free(struct vdpa *v)
+{
+	uint32_t i;
+
+	for (i = 0; v->maps && i < v->nas; i++)
+		vds_vdpa_maps_fini(&v->maps[i]);
+	free(v->maps);
+	free(v);
+}
+
 static void op_close(void *ctx)
 {
 	struct vdpa *v = ctx;
 
 	close(v->fd);
-	free(v);
+	vdpa_free(v);
 }
 
 static const struct vdpastate_transport_ops vdpa_ops = {
@@ -622,6 +721,9 @@ static int vdpa_probe(struct vdpa *v)
 		return IOCTL_FAIL(v, VHOST_VDPA_GET_GROUP_NUM);
 	if (ioctl(v->fd, VHOST_VDPA_GET_AS_NUM, &v->nas) < 0)
 		return IOCTL_FAIL(v, VHOST_VDPA_GET_AS_NUM);
+	v->maps = calloc(v->nas ? v->nas : 1, sizeof(*v->maps));
+	if (!v->maps)
+		return vds_fail(-ENOMEM, "vhost-vdpa %s: out of memory", v->path);
 	if (ioctl(v->fd, VHOST_VDPA_GET_VRING_NUM, &v->num_max) < 0)
 		return IOCTL_FAIL(v, VHOST_VDPA_GET_VRING_NUM);
 	if (ioctl(v->fd, VHOST_GET_FEATURES, &v->dev_features) < 0)
@@ -673,7 +775,7 @@ vdpastate_transport_open_vhost_vdpa(const char *path,
 	r = vdpa_probe(v);
 	if (r) {
 		close(v->fd);
-		free(v);
+		vdpa_free(v);
 		errno = -r;
 		return NULL;
 	}
@@ -682,7 +784,7 @@ vdpastate_transport_open_vhost_vdpa(const char *path,
 	if (!t) {
 		r = errno;
 		close(v->fd);
-		free(v);
+		vdpa_free(v);
 		errno = r;
 	}
 	return t;

@@ -21,6 +21,7 @@ int main(void)
 		transport_suite,
 		sim_suite,
 		dev_suite,
+		mgmt_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	size_t i;

@@ -16,5 +16,6 @@
 #include <libvdpastate/transport.h>
 #include <libvdpastate/sim.h>
 #include <libvdpastate/dev.h>
+#include <libvdpastate/mgmt.h>
 
 #endif /* LIBVDPASTATE_LIBVDPASTATE_H */
