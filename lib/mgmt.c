@@ -34,11 +34,15 @@ struct vdpastate_mgmt {
 /* Dump replies may fill a page per message; 32 KiB holds several. */
 #define BUF_SIZE 32768
 
-struct nlmsghdr *vds_mgmt_req(void *buf, uint16_t family, uint8_t cmd,
-			      uint8_t version, uint16_t flags, uint32_t seq)
+struct nlmsghdr *vds_mgmt_req(void *buf, size_t len, uint16_t family,
+			      uint8_t cmd, uint8_t version, uint16_t flags,
+			      uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
+
+	memset(buf, 0, len);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = family;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -525,8 +529,8 @@ vdpastate_mgmt_open(const struct vdpastate_mgmt_opts *opts)
 	m->portid = mnl_socket_get_portid(m->nl);
 	m->seq = (uint32_t)time(NULL);
 
-	nlh = vds_mgmt_req(m->buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1,
-			   NLM_F_ACK, ++m->seq);
+	nlh = vds_mgmt_req(m->buf, BUF_SIZE, GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
+			   1, NLM_F_ACK, ++m->seq);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, VDPA_GENL_NAME);
 	r = txrx(m, nlh, "resolve family \"" VDPA_GENL_NAME "\"", family_reply,
 		 m);
@@ -596,7 +600,7 @@ VDPASTATE_API int vdpastate_mgmt_mgmtdev_list(struct vdpastate_mgmt *m,
 
 	if (!m)
 		return vds_fail(-EINVAL, "vdpa netlink: mgmtdev list: no handle");
-	nlh = vds_mgmt_req(m->buf, m->family, VDPA_CMD_MGMTDEV_GET,
+	nlh = vds_mgmt_req(m->buf, BUF_SIZE, m->family, VDPA_CMD_MGMTDEV_GET,
 			   VDPA_GENL_VERSION, NLM_F_DUMP, ++m->seq);
 	/* The whole dump is read before fn runs, so fn may call back in. */
 	r = txrx(m, nlh, "MGMTDEV_GET dump", mgmtdev_reply, &l);
@@ -617,7 +621,7 @@ vdpastate_mgmt_dev_add(struct vdpastate_mgmt *m,
 
 	if (!m)
 		return vds_fail(-EINVAL, "vdpa netlink: dev add: no handle");
-	nlh = vds_mgmt_req(m->buf, m->family, VDPA_CMD_DEV_NEW,
+	nlh = vds_mgmt_req(m->buf, BUF_SIZE, m->family, VDPA_CMD_DEV_NEW,
 			   VDPA_GENL_VERSION, NLM_F_ACK, ++m->seq);
 	r = vds_mgmt_put_dev_add(nlh, BUF_SIZE, opts);
 	if (r)
@@ -638,7 +642,7 @@ VDPASTATE_API int vdpastate_mgmt_dev_del(struct vdpastate_mgmt *m,
 		return vds_fail(-EINVAL, "vdpa netlink: dev del: no handle");
 	if ((r = name_check("device", name)))
 		return r;
-	nlh = vds_mgmt_req(m->buf, m->family, VDPA_CMD_DEV_DEL,
+	nlh = vds_mgmt_req(m->buf, BUF_SIZE, m->family, VDPA_CMD_DEV_DEL,
 			   VDPA_GENL_VERSION, NLM_F_ACK, ++m->seq);
 	mnl_attr_put_strz(nlh, VDPA_ATTR_DEV_NAME, name);
 	snprintf(what, sizeof(what), "DEV_DEL %s", name);
@@ -676,7 +680,7 @@ VDPASTATE_API int vdpastate_mgmt_dev_config(struct vdpastate_mgmt *m,
 				m ? "no output struct" : "no handle");
 	if ((r = name_check("device", name)))
 		return r;
-	nlh = vds_mgmt_req(m->buf, m->family, VDPA_CMD_DEV_CONFIG_GET,
+	nlh = vds_mgmt_req(m->buf, BUF_SIZE, m->family, VDPA_CMD_DEV_CONFIG_GET,
 			   VDPA_GENL_VERSION, NLM_F_ACK, ++m->seq);
 	mnl_attr_put_strz(nlh, VDPA_ATTR_DEV_NAME, name);
 	snprintf(what, sizeof(what), "DEV_CONFIG_GET %s", name);

@@ -24,8 +24,13 @@
 #define VDS_VDPA_ATTR_61_DEV_SUPPORTED_FEATURES 21
 #define VDS_VDPA_61_MAXATTR 22
 
-/* Start a generic netlink request of family (a vdpa command) in buf. */
-struct nlmsghdr *vds_mgmt_req(void *buf, uint16_t family, uint8_t cmd,
+/*
+ * Start a generic netlink request of family (a vdpa command) in buf,
+ * zeroing its len bytes first: libmnl leaves attribute padding as it
+ * finds it, and the kernel would be sent those bytes.
+ */
+struct nlmsghdr *vds_mgmt_req(void *buf, size_t len, uint16_t family,
+			      uint8_t cmd,
 			      uint8_t version, uint16_t flags, uint32_t seq);
 
 /* Add the attributes of VDPA_CMD_DEV_NEW; 0, -EINVAL or -EMSGSIZE. */

@@ -64,10 +64,15 @@ START_TEST(dev_add_request)
 		       .mtu = 9000, .max_vq_pairs = 4,
 		       .mac = { 0x52, 0x54, 0, 1, 2, 3 },
 		       .device_features = 0x1234567890ULL);
-	struct nlmsghdr *nlh = vds_mgmt_req(buf, FAMILY, VDPA_CMD_DEV_NEW, 1,
-					    NLM_F_ACK, 77);
+	struct nlmsghdr *nlh;
 	const struct genlmsghdr *g;
+	const uint8_t *pad;
 	struct attrs t;
+
+	/* Whatever the buffer held, padding goes out as zeroes. */
+	memset(buf, 0xff, sizeof(buf));
+	nlh = vds_mgmt_req(buf, sizeof(buf), FAMILY, VDPA_CMD_DEV_NEW, 1,
+			   NLM_F_ACK, 77);
 
 	ck_assert_int_eq(vds_mgmt_put_dev_add(nlh, sizeof(buf), &o), 0);
 	ck_assert_uint_eq(nlh->nlmsg_type, FAMILY);
@@ -82,6 +87,8 @@ START_TEST(dev_add_request)
 	ck_assert_str_eq(mnl_attr_get_str(t.tb[VDPA_ATTR_MGMTDEV_DEV_NAME]),
 			 "vdpasim_net");
 	ck_assert_str_eq(mnl_attr_get_str(t.tb[VDPA_ATTR_DEV_NAME]), "vdpa0");
+	pad = (const uint8_t *)mnl_attr_get_payload(t.tb[VDPA_ATTR_DEV_NAME]) + 6;
+	ck_assert(pad[0] == 0 && pad[1] == 0);
 	ck_assert_uint_eq(mnl_attr_get_payload_len(
 				  t.tb[VDPA_ATTR_DEV_NET_CFG_MACADDR]),
 			  6);
@@ -99,8 +106,8 @@ START_TEST(dev_add_request_minimal_and_bus)
 {
 	VDPASTATE_OPTS(vdpastate_mgmt_dev_add_opts, o, .name = "vf0",
 		       .mgmtdev = "pci/0000:01:00.2");
-	struct nlmsghdr *nlh = vds_mgmt_req(buf, FAMILY, VDPA_CMD_DEV_NEW, 1,
-					    NLM_F_ACK, 1);
+	struct nlmsghdr *nlh = vds_mgmt_req(buf, sizeof(buf), FAMILY,
+					    VDPA_CMD_DEV_NEW, 1, NLM_F_ACK, 1);
 	struct attrs t;
 
 	ck_assert_int_eq(vds_mgmt_put_dev_add(nlh, sizeof(buf), &o), 0);
@@ -129,7 +136,8 @@ START_TEST(dev_add_request_refused)
 #define REFUSE(err, msg, ...)                                               \
 	do {                                                                \
 		VDPASTATE_OPTS(vdpastate_mgmt_dev_add_opts, o_, __VA_ARGS__); \
-		nlh = vds_mgmt_req(buf, FAMILY, VDPA_CMD_DEV_NEW, 1, 0, 1);  \
+		nlh = vds_mgmt_req(buf, sizeof(buf), FAMILY,                \
+				   VDPA_CMD_DEV_NEW, 1, 0, 1);              \
 		ck_assert_int_eq(vds_mgmt_put_dev_add(nlh, sizeof(buf), &o_), \
 				 (err));                                    \
 		ERRMSG_HAS(msg);                                            \
@@ -146,7 +154,8 @@ START_TEST(dev_add_request_refused)
 	REFUSE(-EINVAL, "is not bus/device", .name = "a", .mgmtdev = "pci/");
 	REFUSE(-EINVAL, "is not bus/device", .name = "a", .mgmtdev = "/x");
 #undef REFUSE
-	nlh = vds_mgmt_req(buf, FAMILY, VDPA_CMD_DEV_NEW, 1, 0, 1);
+	nlh = vds_mgmt_req(buf, sizeof(buf), FAMILY, VDPA_CMD_DEV_NEW, 1, 0,
+			   1);
 	ck_assert_int_eq(vds_mgmt_put_dev_add(nlh, sizeof(buf), NULL), -EINVAL);
 	/* A struct from a newer header with an option this library lacks. */
 	memset(&big, 0, sizeof(big));
@@ -163,7 +172,8 @@ START_TEST(dev_add_request_refused)
 		VDPASTATE_OPTS(vdpastate_mgmt_dev_add_opts, o, .name = "vdpa0",
 			       .mgmtdev = "vdpasim_net");
 
-		nlh = vds_mgmt_req(buf, FAMILY, VDPA_CMD_DEV_NEW, 1, 0, 1);
+		nlh = vds_mgmt_req(buf, sizeof(buf), FAMILY, VDPA_CMD_DEV_NEW, 1, 0,
+			   1);
 		ck_assert_int_eq(vds_mgmt_put_dev_add(nlh, 40, &o), -EMSGSIZE);
 		ERRMSG_HAS("larger than 40 bytes");
 	}
@@ -174,7 +184,7 @@ END_TEST
 static struct nlmsghdr *reply(uint8_t cmd)
 {
 	memset(buf, 0, sizeof(buf));
-	return vds_mgmt_req(buf, FAMILY, cmd, 1, 0, 5);
+	return vds_mgmt_req(buf, sizeof(buf), FAMILY, cmd, 1, 0, 5);
 }
 
 /* What 6.1's vdpa_dev_config_fill() sends for vdpa_sim_net. */
@@ -358,7 +368,8 @@ START_TEST(family_reply)
 	uint32_t max = 0;
 
 	memset(buf, 0, sizeof(buf));
-	nlh = vds_mgmt_req(buf, GENL_ID_CTRL, CTRL_CMD_NEWFAMILY, 2, 0, 1);
+	nlh = vds_mgmt_req(buf, sizeof(buf), GENL_ID_CTRL, CTRL_CMD_NEWFAMILY,
+			   2, 0, 1);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, "vdpa");
 	mnl_attr_put_u16(nlh, CTRL_ATTR_FAMILY_ID, 0x1d);
 	mnl_attr_put_u32(nlh, CTRL_ATTR_VERSION, 1);
@@ -367,7 +378,8 @@ START_TEST(family_reply)
 	ck_assert_uint_eq(id, 0x1d);
 	ck_assert_uint_eq(max, 21);
 
-	nlh = vds_mgmt_req(buf, GENL_ID_CTRL, CTRL_CMD_NEWFAMILY, 2, 0, 1);
+	nlh = vds_mgmt_req(buf, sizeof(buf), GENL_ID_CTRL, CTRL_CMD_NEWFAMILY,
+			   2, 0, 1);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, "vdpa");
 	ck_assert_int_eq(vds_mgmt_parse_family(nlh, &id, &max), -EBADMSG);
 	ERRMSG_HAS("no family id");
