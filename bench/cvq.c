@@ -37,6 +37,8 @@ static void die(const char *what)
 /* ------------------------------------------------- QEMU-like baseline */
 
 #define BASE_QUEUES 1024
+/* Alternating turns for the measured pair (see below). */
+#define TURNS 10
 
 struct base_vq {
 	uint32_t num, align;
@@ -324,7 +326,7 @@ int main(void)
 	uint8_t buf[64], *sbuf, *lbuf, *bbuf, *wire;
 	long ssize, lsize;
 	size_t bsize, i, total, ncmds;
-	unsigned long it, iters;
+	unsigned long it, iters, turn;
 	double t0, enc_ns, dec_ns, tocmds_us, ss_us, sl_us, ls_us, ll_us,
 		bs_us, bl_us;
 
@@ -382,11 +384,7 @@ int main(void)
 		if (vdpastate_blob_save(sb, sbuf, (size_t)ssize) != ssize)
 			die("save");
 	ss_us = (now() - t0) * 1e6 / (double)iters;
-	t0 = now();
-	for (it = 0; it < iters; it++)
-		if (vdpastate_blob_load(tmp, sbuf, (size_t)ssize))
-			die("load");
-	sl_us = (now() - t0) * 1e6 / (double)iters;
+	sl_us = -1; /* measured below, in turns with the baseline */
 	iters = 200;
 	t0 = now();
 	for (it = 0; it < iters; it++)
@@ -416,11 +414,28 @@ int main(void)
 	for (it = 0; it < iters; it++)
 		sink += base_save(bn, bbuf, sizeof(*bn) * 2);
 	bs_us = (now() - t0) * 1e6 / (double)iters;
-	t0 = now();
-	for (it = 0; it < iters; it++)
-		if (base_load(bn2, bbuf, bsize))
-			die("baseline load");
-	bl_us = (now() - t0) * 1e6 / (double)iters;
+	/*
+	 * The target's pair: this machine's speed drifts (shared host), so
+	 * the 2-pair blob load and the baseline load run in alternating
+	 * turns and each keeps its best turn; both meet the same conditions.
+	 */
+	bl_us = sl_us = 1e30;
+	for (turn = 0; turn < TURNS; turn++) {
+		double t;
+
+		t0 = now();
+		for (it = 0; it < 200000 / TURNS; it++)
+			if (vdpastate_blob_load(tmp, sbuf, (size_t)ssize))
+				die("load");
+		t = (now() - t0) * 1e6 / (200000.0 / TURNS);
+		sl_us = t < sl_us ? t : sl_us;
+		t0 = now();
+		for (it = 0; it < iters / TURNS; it++)
+			if (base_load(bn2, bbuf, bsize))
+				die("baseline load");
+		t = (now() - t0) * 1e6 / ((double)iters / TURNS);
+		bl_us = t < bl_us ? t : bl_us;
+	}
 	if (memcmp(bn, bn2, sizeof(*bn)))
 		die("baseline round trip");
 
@@ -440,6 +455,7 @@ int main(void)
 	       bl_us, bsize);
 	printf("bench: 2-pair blob %ld B vs baseline %zu B: %.1fx smaller\n", ssize,
 	       bsize, (double)bsize / (double)ssize);
+	printf("bench: 2-pair blob load and baseline load: best of %d alternating turns each\n", TURNS);
 	printf("bench: 2-pair blob load %.2f us vs baseline %.1f us: %.1fx faster\n",
 	       sl_us, bl_us, bl_us / sl_us);
 	printf("bench: target encode <= 250 ns/command: %.1f ns: %s\n", enc_ns,
