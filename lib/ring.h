@@ -63,6 +63,19 @@ struct vds_seg {
 	uint16_t no_xaddr; /* reachable by the host, no translation */
 };
 
+/* Fill one resolved piece (no_xaddr cleared). */
+static inline void vds_seg_set(struct vds_seg *s, uint64_t addr,
+			       uint64_t xaddr, uintptr_t hva, uint64_t len,
+			       bool write)
+{
+	s->addr = addr;
+	s->xaddr = xaddr;
+	s->hva = (void *)hva;
+	s->len = (uint32_t)len;
+	s->flags = write ? VDPASTATE_VRING_DESC_F_WRITE : 0;
+	s->no_xaddr = 0;
+}
+
 /*
  * An address space: resolve [addr, addr + len) into at most max segments,
  * each contiguous in the host and in the translation.  Returns the number

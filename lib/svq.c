@@ -126,17 +126,6 @@ static const struct xent *xfind(struct vdpastate_svq *q, uint64_t gpa)
 	return &q->xt[lo];
 }
 
-static inline void seg_put(struct vds_seg *sg, uint64_t gpa, uint64_t iova,
-			   uintptr_t hva, uint64_t len, bool write)
-{
-	sg->addr = gpa;
-	sg->xaddr = iova;
-	sg->hva = (void *)hva;
-	sg->len = (uint32_t)len;
-	sg->flags = write ? VDPASTATE_VRING_DESC_F_WRITE : 0;
-	sg->no_xaddr = 0;
-}
-
 static int __attribute__((noinline, cold))
 no_iova(uint64_t gpa)
 {
@@ -180,7 +169,7 @@ svq_as_slow(struct vdpastate_svq *q, uint64_t addr, uint64_t len, bool write,
 			return -ENOBUFS;
 		piece = len < mc ? len : mc;
 		piece = piece < ic ? piece : ic;
-		seg_put(&segs[n], addr, iova, (uintptr_t)hva, piece, write);
+		vds_seg_set(&segs[n], addr, iova, (uintptr_t)hva, piece, write);
 		segs[n++].no_xaddr = !mapped;
 		addr += piece;
 		len -= piece;
@@ -211,7 +200,7 @@ static int svq_as_range(struct vds_as *as, uint64_t addr, uint64_t len,
 		if (n == max)
 			return -ENOBUFS;
 		piece = left - 1 < piece ? left : piece + 1;
-		seg_put(&segs[n++], at, e->iova + (at - e->first),
+		vds_seg_set(&segs[n++], at, e->iova + (at - e->first),
 			e->hva + (uintptr_t)(at - e->first), piece, write);
 		left -= piece;
 		if (!left)

@@ -48,17 +48,6 @@ VDPASTATE_API bool vdpastate_vring_need_event(uint16_t event_idx,
 
 /* ------------------------------------------------------- address spaces */
 
-static inline void seg_set(struct vds_seg *s, uint64_t addr, uint64_t xaddr,
-			   uintptr_t hva, uint64_t len, bool write)
-{
-	s->addr = addr;
-	s->xaddr = xaddr;
-	s->hva = (void *)hva;
-	s->len = (uint32_t)len;
-	s->flags = write ? VDPASTATE_VRING_DESC_F_WRITE : 0;
-	s->no_xaddr = 0;
-}
-
 static int as_mem_range(struct vds_as *as, uint64_t addr, uint64_t len,
 			bool write, struct vds_seg *segs, unsigned int max)
 {
@@ -71,7 +60,7 @@ static int as_mem_range(struct vds_as *as, uint64_t addr, uint64_t len,
 	if (vds_likely(len && max && addr >= a->c_first && addr <= a->c_last &&
 		       len - 1 <= a->c_last - addr &&
 		       (!write || a->c_writable))) {
-		seg_set(segs, addr, addr, a->c_hva + (uintptr_t)(addr - a->c_first),
+		vds_seg_set(segs, addr, addr, a->c_hva + (uintptr_t)(addr - a->c_first),
 			len, write);
 		return 1;
 	}
@@ -84,7 +73,7 @@ static int as_mem_range(struct vds_as *as, uint64_t addr, uint64_t len,
 		a->c_hva = r.hva;
 		a->c_writable = !(r.flags & VDPASTATE_MEM_READONLY);
 		if (max && len - 1 <= r.last - addr && (!write || a->c_writable)) {
-			seg_set(segs, addr, addr, r.hva + (uintptr_t)(addr - r.first),
+			vds_seg_set(segs, addr, addr, r.hva + (uintptr_t)(addr - r.first),
 				len, write);
 			return 1;
 		}
@@ -94,7 +83,7 @@ static int as_mem_range(struct vds_as *as, uint64_t addr, uint64_t len,
 	if (n < 0 && n != -ENOBUFS)
 		return n;
 	for (i = 0; i < (n < 0 ? lim : (unsigned int)n); i++)
-		seg_set(&segs[i], ms[i].gpa, ms[i].gpa, (uintptr_t)ms[i].hva,
+		vds_seg_set(&segs[i], ms[i].gpa, ms[i].gpa, (uintptr_t)ms[i].hva,
 			ms[i].len, write);
 	if (n == -ENOBUFS && max > 8) {
 		uint64_t done = 0;
@@ -201,7 +190,7 @@ static int as_iova_range(struct vds_as *as, uint64_t addr, uint64_t len,
 		e = &a->ent[a->mru];
 		if (addr >= e->first && addr <= e->last &&
 		    len - 1 <= e->last - addr && (!write || e->writable)) {
-			seg_set(segs, addr, addr, e->hva + (uintptr_t)(addr - e->first),
+			vds_seg_set(segs, addr, addr, e->hva + (uintptr_t)(addr - e->first),
 				len, write);
 			return 1;
 		}
@@ -219,7 +208,7 @@ static int as_iova_range(struct vds_as *as, uint64_t addr, uint64_t len,
 			return -ENOBUFS;
 		piece = e->last - addr;
 		piece = len - 1 < piece ? len : piece + 1;
-		seg_set(&segs[n++], addr, addr, e->hva + (uintptr_t)(addr - e->first),
+		vds_seg_set(&segs[n++], addr, addr, e->hva + (uintptr_t)(addr - e->first),
 			piece, write);
 		addr += piece;
 		len -= piece;
