@@ -58,6 +58,7 @@ struct vdpastate_dev {
 	uint64_t cvq_iova_opt;
 	uint32_t timeout_ms;
 	uint16_t ring_opt;
+	uint16_t inflight_opt;
 	/* the control ring: one allocation, read-only part then writable */
 	uint8_t *mem;
 	size_t ro_size, rw_size, avail_off, buf_off, used_off, ack_off;
@@ -201,8 +202,6 @@ vdpastate_dev_open(struct vdpastate_transport *t,
 		return vds_fail_ptr(-EINVAL, "dev: open: NULL transport");
 	if ((err = VDS_OPTS_VALID(opts, vdpastate_dev_opts)))
 		return vds_fail_ptr(err, "dev: open: bad options");
-	if (VDS_OPTS_GET(opts, reserved0, 0))
-		return vds_fail_ptr(-EINVAL, "dev: open: reserved0 not zero");
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return vds_fail_ptr(-ENOMEM, "dev: open: out of memory");
@@ -212,6 +211,7 @@ vdpastate_dev_open(struct vdpastate_transport *t,
 	if (!dev->timeout_ms)
 		dev->timeout_ms = DEF_TIMEOUT_MS;
 	dev->ring_opt = VDS_OPTS_GET(opts, cvq_ring_size, 0);
+	dev->inflight_opt = VDS_OPTS_GET(opts, cvq_max_inflight, 0);
 	dev->kick_fd = dev->call_fd = -1;
 	if (dev->ring_opt & (dev->ring_opt - 1) ||
 	    dev->cvq_iova_opt % PAGE) {
@@ -475,6 +475,8 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 
 	if (n == 0)
 		return 0;
+	if (dev->inflight_opt && dev->inflight_opt < per)
+		per = dev->inflight_opt;
 	if (dev->cvq >= dev->nvq)
 		return vds_fail(-VDPASTATE_EINCOMPAT, "%s: %zu control commands "
 				"but CTRL_VQ is not negotiated", what, n);

@@ -39,7 +39,9 @@ struct vdpastate_dev_opts {
 	/* Entries of the handle's control ring: a power of two (0: 64, at
 	 * most the device's maximum). */
 	uint16_t cvq_ring_size;
-	uint16_t reserved0;
+	/* Commands in flight at once (0: as many as the control ring
+	 * holds, which is half its entries; 1: one at a time). */
+	uint16_t cvq_max_inflight;
 };
 
 /*
