@@ -91,6 +91,84 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 VDPASTATE_API int vdpastate_dev_send(struct vdpastate_dev *dev,
 				     const struct vdpastate_cvq_cmd *cmd);
 
+/*
+ * The guest's control queue.  The handle is the device toward it:
+ * vdpastate_dev_handle_guest_cvq() takes each command the guest made
+ * available, copies it out of guest memory, validates it (the decoder,
+ * the negotiated features, the device's limits and the tracked state),
+ * forwards it on the handle's control ring, applies it to the tracked
+ * state only when the device answers VIRTIO_NET_OK, and gives the guest
+ * the device's answer.  A command that fails validation is answered
+ * VIRTIO_NET_ERR without reaching the device.
+ */
+struct vdpastate_mem;
+struct vdpastate_dev_guest_cvq {
+	size_t sz;
+	/* Guest memory (stays the caller's; not changed while set). */
+	const struct vdpastate_mem *mem;
+	/* Guest-physical ring areas and the ring size (power of two). */
+	uint64_t desc, avail, used;
+	uint32_t num;
+	/* Guest kick (read and drained by the handle) and guest call
+	 * (signalled when the guest asks for it); -1: none. */
+	int32_t kick_fd, call_fd;
+	/* Where the guest ring starts: the next avail entry to take and the
+	 * next used entry to write (a restore sets both from the blob). */
+	uint16_t last_avail_idx, used_idx;
+	uint32_t reserved0;
+	/* Ring features negotiated with the guest (INDIRECT_DESC,
+	 * EVENT_IDX); 0: those the device was started with. */
+	uint64_t guest_features;
+};
+
+/* Set (or with NULL remove) the guest's control queue.  0, -EINVAL,
+ * -EFAULT (a ring area not in guest memory), -ENOMEM. */
+VDPASTATE_API int
+vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
+			    const struct vdpastate_dev_guest_cvq *gc);
+
+/*
+ * Handle every command waiting on the guest's control queue (the kick fd
+ * is drained first).  Returns the number of commands answered (OK or
+ * ERR), or: -ENOENT no guest control queue or the device is not started;
+ * -VDPASTATE_EGUEST the guest broke its ring (the guest queue is then
+ * disabled until set again); -ETIMEDOUT, -VDPASTATE_EDEVICE or a
+ * transport error from the device (the command is answered
+ * VIRTIO_NET_ERR, the tracked state is unchanged).
+ */
+VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev);
+
+/* The guest control ring's position (next avail entry, next used entry). */
+VDPASTATE_API int vdpastate_dev_guest_cvq_state(const struct vdpastate_dev *dev,
+						uint16_t *last_avail_idx,
+						uint16_t *used_idx);
+
+/*
+ * Shadow data queue idx through svq, an SVQ the caller created over the
+ * guest's ring (libvdpastate/svq.h) with its shadow ring DMA-mapped in
+ * address space 0; kick_fd and call_fd are the device-side fds given to
+ * vdpastate_svq_set_fds().  The device is then given the shadow ring
+ * instead of the vdpastate_dev_set_vring() addresses; svq NULL goes back
+ * to those.  The SVQ stays the caller's and must outlive its use.
+ * Takes effect at the next start or restore, or at once on a running
+ * device through vdpastate_dev_switch().
+ */
+struct vdpastate_svq;
+VDPASTATE_API int vdpastate_dev_set_svq(struct vdpastate_dev *dev, uint32_t idx,
+					struct vdpastate_svq *svq, int kick_fd,
+					int call_fd);
+
+/*
+ * Apply the data queues' configuration (SVQ on or off) to the running
+ * device: suspend it (where offered), read each queue's position, reset,
+ * bring it up again with the tracked state and the new rings, each queue
+ * continuing where it stopped.  An SVQ switched on starts (guest side at
+ * the position read); an SVQ switched off is stopped with
+ * VDPASTATE_SVQ_STOP_REWIND and the device continues from its guest-side
+ * position.  Errors as vdpastate_dev_restore() (the device is then reset).
+ */
+VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev);
+
 /* The tracked state (owned by the handle), or NULL (errno ENOENT) before
  * a start or restore. */
 VDPASTATE_API const struct vdpastate_netstate *
