@@ -39,6 +39,9 @@
 #define PAGE 4096u
 #define NET_OK 0
 #define VRING_REC_ENT 8
+/* Flags of a vring record entry. */
+#define VR_F_CONFIGURED 1 /* a data queue the VMM configured */
+#define VR_F_GUEST_CVQ 2  /* the guest's control queue: its position */
 /* Backend features the handle uses when offered. */
 #define WANT_BACKEND                                                   \
 	(BB(IOTLB_MSG_V2) | BB(IOTLB_BATCH) | BB(IOTLB_ASID) | BB(SUSPEND) | \
@@ -50,6 +53,19 @@
 
 struct dev_vq {
 	struct vdpastate_dev_vring cfg; /* num 0: not configured */
+};
+
+/* The guest's control queue, the handle being its device. */
+struct guest_cvq {
+	bool on;     /* configured */
+	bool broken; /* the guest broke the ring: disabled until set again */
+	bool live;   /* vd set up for the current features */
+	struct vdpastate_dev_guest_cvq cfg; /* indexes kept current */
+	struct vds_as_mem as;
+	struct vds_vdev vd;
+	struct vds_seg *segs;
+	unsigned int segs_max;
+	uint8_t *buf; /* a command copied out of guest memory */
 };
 
 struct vdpastate_dev {
@@ -79,10 +95,14 @@ struct vdpastate_dev {
 	uint64_t offered;
 	struct dev_vq *vq; /* what set_vring configured */
 	uint32_t ncfg;
+	struct guest_cvq g;
 	struct vdpastate_netstate *ns; /* tracked state */
 	struct vdpastate_netstate *begun; /* early restore in progress */
 	struct vdpastate_dev_stats st;
 };
+
+static void guest_free(struct guest_cvq *g);
+static void guest_drop(struct guest_cvq *g);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -278,6 +298,7 @@ VDPASTATE_API void vdpastate_dev_free(struct vdpastate_dev *dev)
 	drv_drop(dev);
 	free(dev->mem);
 	free(dev->vq);
+	guest_free(&dev->g);
 	vdpastate_netstate_free(dev->ns);
 	vdpastate_netstate_free(dev->begun);
 	if (dev->kick_fd >= 0)
@@ -401,7 +422,8 @@ static uint8_t *ack_at(struct vdpastate_dev *dev, unsigned int i)
 
 /* Run the device until it used *pending more chains or time runs out. */
 static int wait_used(struct vdpastate_dev *dev, unsigned int n,
-		     const uint16_t *slot_of, bool *done, uint64_t deadline)
+		     const uint16_t *slot_of, bool *done, uint32_t *len_of,
+		     uint64_t deadline)
 {
 	unsigned int got = 0;
 
@@ -423,6 +445,8 @@ static int wait_used(struct vdpastate_dev *dev, unsigned int n,
 				ack_at(dev, s)[0] = 0xff;
 			}
 			done[s] = true;
+			if (len_of)
+				len_of[s] = len;
 			got++;
 		}
 		if (r < 0)
@@ -458,15 +482,24 @@ static int kick(struct vdpastate_dev *dev)
 	return 0;
 }
 
+/* The device's answer to one command: the bytes it wrote (ack first). */
+struct reply {
+	uint8_t b[ACK_SLOT];
+	uint32_t len;
+};
+
 /*
  * Post cmds[0..n) in batches of what the ring and buffer area hold, one
- * kick per batch, and check every answer.  With apply, each command
- * answered OK is applied to *ns.  what names the operation in messages.
+ * kick per batch, and check every answer.  With rep (n must be 1), the
+ * answer is returned there instead of checked.  what names the operation
+ * in messages.
  */
 static int post_cmds(struct vdpastate_dev *dev, const char *what,
 		     const struct vdpastate_cvq_cmd *const *cmds, size_t n,
-		     struct vdpastate_netstate *ns)
+		     struct reply *rep)
 {
+	uint32_t len0 = 0;
+
 	unsigned int per = dev->cvq_num / 2;
 	uint16_t *slot_of = NULL;
 	bool *done = NULL;
@@ -534,7 +567,7 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 			goto out;
 		dev->st.cvq_batches++;
 		dev->st.cvq_commands += cnt;
-		err = wait_used(dev, cnt, slot_of, done,
+		err = wait_used(dev, cnt, slot_of, done, rep ? &len0 : NULL,
 				now_ns() + (uint64_t)dev->timeout_ms * 1000000);
 		if (err == -ETIMEDOUT) {
 			char d[64];
@@ -549,6 +582,15 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 		}
 		if (err)
 			goto out;
+		if (rep) {
+			memcpy(rep->b, ack_at(dev, 0), ACK_SLOT);
+			rep->len = len0 < ACK_SLOT ? len0 : ACK_SLOT;
+			if (rep->len == 0) {
+				rep->b[0] = 1; /* no ack written: ERR */
+				rep->len = 1;
+			}
+			break;
+		}
 		for (k = 0; k < cnt; k++) {
 			const struct vdpastate_cvq_cmd *c = cmds[first + k];
 			uint8_t ack = VDS_READ_ONCE(ack_at(dev, (unsigned int)k)[0]);
@@ -561,8 +603,6 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 							   : "no valid ack");
 				goto out;
 			}
-			if (ns && (err = vdpastate_netstate_apply(ns, c)))
-				goto out;
 		}
 	}
 out:
@@ -583,14 +623,29 @@ struct vr_set {
 	size_t n;
 };
 
-static const struct vr_ent *vr_find(const struct vr_set *s, uint32_t idx)
+/* The entry of data queue idx, or with guest the guest control queue's. */
+static const struct vr_ent *vr_find(const struct vr_set *s, uint32_t idx,
+				    bool guest)
 {
 	size_t i;
 
 	for (i = 0; s && i < s->n; i++)
-		if (s->e[i].idx == idx)
+		if (s->e[i].idx == idx &&
+		    !!(s->e[i].flags & VR_F_GUEST_CVQ) == guest)
 			return &s->e[i];
 	return NULL;
+}
+
+/* A restored guest control queue continues where the saved one stopped. */
+static void guest_from_vr(struct vdpastate_dev *dev, const struct vr_set *vr)
+{
+	const struct vr_ent *e = vr_find(vr, dev->cvq, true);
+
+	if (!e || !dev->g.on)
+		return;
+	guest_drop(&dev->g);
+	dev->g.broken = false;
+	dev->g.cfg.last_avail_idx = dev->g.cfg.used_idx = e->base;
 }
 
 static int read_config(struct vdpastate_dev *dev, uint64_t features,
@@ -673,6 +728,7 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	int err;
 
 	dev->up = false;
+	guest_drop(&dev->g); /* set up again for the new features */
 	if ((err = vdpastate_transport_reset(dev->t)))
 		return err;
 	if ((err = vdpastate_transport_get_device_features(dev->t, &offered)))
@@ -765,7 +821,7 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	for (i = 0; i < dev->ndata; i++) {
 		const struct vdpastate_dev_vring *c = i < dev->ncfg ? &dev->vq[i].cfg
 								    : NULL;
-		const struct vr_ent *b = vr_find(vr, i);
+		const struct vr_ent *b = vr_find(vr, i, false);
 
 		if (c && c->num &&
 		    ((err = vdpastate_transport_set_vring_num(dev->t, i, c->num)) ||
@@ -913,6 +969,7 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;
 	copy = NULL;
+	guest_from_vr(dev, vr);
 	dev->st.restores++;
 	dev->st.last_restore_ns = now_ns() - t0;
 out:
@@ -1002,6 +1059,279 @@ vdpastate_dev_netstate(const struct vdpastate_dev *dev)
 	return dev->ns;
 }
 
+/* ------------------------------------------------------------ guest CVQ */
+
+#define GUEST_SEGS_EXTRA 64 /* segments beyond two per descriptor */
+
+static void guest_drop(struct guest_cvq *g)
+{
+	if (g->live)
+		vds_vdev_fini(&g->vd);
+	g->live = false;
+}
+
+static void guest_free(struct guest_cvq *g)
+{
+	guest_drop(g);
+	free(g->segs);
+	free(g->buf);
+	memset(g, 0, sizeof(*g));
+}
+
+VDPASTATE_API int
+vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
+			    const struct vdpastate_dev_guest_cvq *gc)
+{
+	const char *what = "dev: set_guest_cvq";
+	struct vdpastate_dev_guest_cvq c = { 0 };
+	struct guest_cvq g = { 0 };
+	struct vds_as_mem as;
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "%s: NULL handle", what);
+	if (!gc) {
+		guest_free(&dev->g);
+		return 0;
+	}
+	if ((err = VDS_OPTS_VALID(gc, vdpastate_dev_guest_cvq)))
+		return err;
+	if (!VDS_OPTS_HAS(gc, call_fd))
+		return vds_fail(-EINVAL, "%s: struct too small", what);
+	memcpy(&c, gc, gc->sz < sizeof(c) ? gc->sz : sizeof(c));
+	c.sz = sizeof(c);
+	if (!c.mem)
+		return vds_fail(-EINVAL, "%s: NULL guest memory", what);
+	if (c.reserved0)
+		return vds_fail(-EINVAL, "%s: reserved0 not zero", what);
+	if (!c.num || c.num > 32768 || (c.num & (c.num - 1)))
+		return vds_fail(-EINVAL, "%s: ring size %u is not a power of two "
+				"up to 32768", what, c.num);
+	if (c.desc % 16 || c.avail % 2 || c.used % 4)
+		return vds_fail(-EINVAL, "%s: ring areas misaligned (16/2/4)",
+				what);
+	if (c.kick_fd < -1 || c.call_fd < -1)
+		return vds_fail(-EBADF, "%s: bad fd", what);
+	/* The areas without event fields must be guest memory already. */
+	vds_as_mem_init(&as, c.mem);
+	if (!vds_as_contig(&as.as, c.desc, vdpastate_vring_desc_size(c.num),
+			   false) ||
+	    !vds_as_contig(&as.as, c.avail,
+			   vdpastate_vring_avail_size(c.num, false), false) ||
+	    !vds_as_contig(&as.as, c.used,
+			   vdpastate_vring_used_size(c.num, false), true))
+		return vds_fail(-EFAULT, "%s: a ring area is not in one writable "
+				"(used) guest memory region", what);
+	g.segs_max = 2 * c.num + GUEST_SEGS_EXTRA;
+	g.segs = calloc(g.segs_max, sizeof(*g.segs));
+	g.buf = malloc(BUF_SIZE);
+	if (!g.segs || !g.buf) {
+		free(g.segs);
+		free(g.buf);
+		return vds_fail(-ENOMEM, "%s: out of memory", what);
+	}
+	g.on = true;
+	g.cfg = c;
+	guest_free(&dev->g);
+	dev->g = g;
+	return 0;
+}
+
+VDPASTATE_API int vdpastate_dev_guest_cvq_state(const struct vdpastate_dev *dev,
+						uint16_t *last_avail_idx,
+						uint16_t *used_idx)
+{
+	if (!dev || !last_avail_idx || !used_idx)
+		return vds_fail(-EINVAL, "dev: guest_cvq_state: NULL argument");
+	if (!dev->g.on)
+		return vds_fail(-ENOENT, "dev: guest_cvq_state: no guest control "
+				"queue");
+	*last_avail_idx = dev->g.cfg.last_avail_idx;
+	*used_idx = dev->g.cfg.used_idx;
+	return 0;
+}
+
+/* Set up the device half on the guest ring for the current features. */
+static int guest_live(struct vdpastate_dev *dev)
+{
+	struct guest_cvq *g = &dev->g;
+	uint64_t f = g->cfg.guest_features ? g->cfg.guest_features
+					    : dev->features;
+	bool ev = f & (UINT64_C(1) << VDPASTATE_F_EVENT_IDX);
+	void *desc, *avail, *used;
+
+	if (g->live)
+		return 0;
+	vds_as_mem_init(&g->as, g->cfg.mem);
+	desc = vds_as_contig(&g->as.as, g->cfg.desc,
+			     vdpastate_vring_desc_size(g->cfg.num), false);
+	avail = vds_as_contig(&g->as.as, g->cfg.avail,
+			      vdpastate_vring_avail_size(g->cfg.num, ev), false);
+	used = vds_as_contig(&g->as.as, g->cfg.used,
+			     vdpastate_vring_used_size(g->cfg.num, ev), true);
+	if (!desc || !avail || !used)
+		return vds_fail(-EFAULT, "dev: guest control queue: a ring area "
+				"left guest memory");
+	if (vds_vdev_init(&g->vd, (uint16_t)g->cfg.num, f, &g->as.as, desc,
+			  avail, used))
+		return vds_fail(-ENOMEM, "dev: guest control queue: out of memory");
+	g->vd.last_avail = g->cfg.last_avail_idx;
+	g->vd.used_idx = g->vd.signalled_used = g->cfg.used_idx;
+	g->live = true;
+	return 0;
+}
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* A full eventfd has signalled already. */
+	}
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0) {
+		/* Nothing pending, or a blocking fd the caller drains. */
+	}
+}
+
+/*
+ * One guest command: the answer for the guest into *rep.  Returns 0, or
+ * a device-side error (the answer is then ERR).
+ */
+static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
+		     struct reply *rep)
+{
+	VDPASTATE_OPTS(vdpastate_netstate_config, c);
+	struct vdpastate_cvq_cmd *cmd = NULL;
+	struct vdpastate_netstate *copy = NULL;
+	int err;
+
+	rep->b[0] = 1; /* VIRTIO_NET_ERR */
+	rep->len = 1;
+	vdpastate_netstate_get_config(dev->ns, &c);
+	{
+		VDPASTATE_OPTS(vdpastate_cvq_limits, lim,
+			       .max_virtqueue_pairs = c.max_virtqueue_pairs,
+			       .rss_max_indirection_table_length =
+				       c.rss_max_indirection_table_length,
+			       .rss_max_key_size = c.rss_max_key_size,
+			       .supported_hash_types = c.supported_hash_types);
+
+		if (!lim.max_virtqueue_pairs)
+			lim.max_virtqueue_pairs = 1;
+		if (vdpastate_cvq_decode(buf, len, dev->features, &lim, &cmd)) {
+			vds_log(VDPASTATE_LOG_INFO, "dev: guest command refused: %s",
+				vdpastate_last_error());
+			return 0;
+		}
+	}
+	copy = vdpastate_netstate_copy(dev->ns);
+	if (!copy) {
+		vdpastate_cvq_cmd_free(cmd);
+		return vds_fail(-ENOMEM, "dev: guest command: out of memory");
+	}
+	if (vdpastate_netstate_apply(copy, cmd)) {
+		vds_log(VDPASTATE_LOG_INFO, "dev: guest command refused: %s",
+			vdpastate_last_error());
+		err = 0;
+		goto out;
+	}
+	err = post_cmds(dev, "guest command",
+			(const struct vdpastate_cvq_cmd *const *)&cmd, 1, rep);
+	if (err) {
+		rep->b[0] = 1;
+		rep->len = 1;
+		goto out;
+	}
+	if (rep->b[0] == NET_OK) {
+		vdpastate_netstate_free(dev->ns);
+		dev->ns = copy;
+		copy = NULL;
+	}
+out:
+	vdpastate_netstate_free(copy);
+	vdpastate_cvq_cmd_free(cmd);
+	return err;
+}
+
+static int guest_break(struct guest_cvq *g, int err)
+{
+	g->broken = true;
+	return err;
+}
+
+VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev)
+{
+	struct guest_cvq *g;
+	int avail, handled = 0, err = 0;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "dev: handle_guest_cvq: NULL handle");
+	g = &dev->g;
+	if (!g->on)
+		return vds_fail(-ENOENT, "dev: handle_guest_cvq: no guest control "
+				"queue");
+	if (g->broken)
+		return vds_fail(-VDPASTATE_EGUEST, "dev: handle_guest_cvq: the "
+				"guest broke its control ring; set it again");
+	if (!dev->up || !dev->ns || dev->cvq >= dev->nvq)
+		return vds_fail(-ENOENT, "dev: handle_guest_cvq: the device is not "
+				"started with a control queue");
+	if ((err = guest_live(dev)))
+		return guest_break(g, err);
+	drain_fd(g->cfg.kick_fd);
+again:
+	if ((avail = vds_vdev_avail(&g->vd)) < 0)
+		return guest_break(g, avail);
+	while (avail-- > 0 && !err) {
+		struct reply rep;
+		uint64_t wlen, rlen;
+		uint16_t head;
+		size_t got;
+		int n;
+
+		if ((n = vds_vdev_peek_head(&g->vd, &head)) < 0)
+			return guest_break(g, n);
+		n = vds_vdev_chain(&g->vd, head, g->segs, g->segs_max, &wlen);
+		if (n == -E2BIG)
+			n = vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
+				     "has more than %u pieces", head, g->segs_max);
+		if (n < 0)
+			return guest_break(g, n);
+		if (wlen < 1)
+			return guest_break(g, vds_fail(-VDPASTATE_EGUEST, "dev: "
+						       "guest control chain %u "
+						       "has no writable ack "
+						       "byte", head));
+		got = vds_segs_gather(g->segs, n, g->buf, BUF_SIZE, &rlen);
+		if (got != rlen) {
+			vds_log(VDPASTATE_LOG_INFO, "dev: guest command of %llu "
+				"bytes refused (at most %u)",
+				(unsigned long long)rlen, BUF_SIZE);
+			rep.b[0] = 1;
+			rep.len = 1;
+		} else {
+			err = guest_one(dev, g->buf, got, &rep);
+		}
+		vds_vdev_pop(&g->vd);
+		vds_vdev_push_used(&g->vd, head,
+				   vds_segs_scatter(g->segs, n, rep.b, rep.len));
+		g->cfg.last_avail_idx = g->vd.last_avail;
+		g->cfg.used_idx = g->vd.used_idx;
+		handled++;
+	}
+	if (vds_vdev_publish_used(&g->vd))
+		signal_fd(g->cfg.call_fd);
+	if (!err && vds_vdev_enable_kicks(&g->vd))
+		goto again;
+	return err ? err : handled;
+}
+
 /* ------------------------------------------------------------ save */
 
 VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
@@ -1012,7 +1342,7 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 	void *buf = NULL;
 	size_t reclen;
 	long len;
-	uint32_t i;
+	uint32_t i, nent;
 	int err;
 
 	if (!dev || !blob)
@@ -1022,19 +1352,28 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 		return vds_fail(-EINVAL, "save: the blob is not empty");
 	if (!dev->up || !dev->ns)
 		return vds_fail(-ENOENT, "save: the device is not started");
-	if (dev->ndata > UINT16_MAX)
+	if (dev->ndata >= UINT16_MAX)
 		return vds_fail(-ERANGE, "save: too many queues");
 	if ((dev->backend & BB(SUSPEND)) &&
 	    (err = vdpastate_transport_suspend(dev->t)))
 		return err;
-	reclen = 4 + (size_t)dev->ndata * VRING_REC_ENT;
+	nent = dev->ndata + (dev->g.on ? 1 : 0);
+	reclen = 4 + (size_t)nent * VRING_REC_ENT;
 	rec = calloc(1, reclen);
 	tmp = vdpastate_blob_new();
 	if (!rec || !tmp) {
 		err = vds_fail(-ENOMEM, "save: out of memory");
 		goto out;
 	}
-	vds_put_le16(rec, (uint16_t)dev->ndata);
+	vds_put_le16(rec, (uint16_t)nent);
+	if (dev->g.on) {
+		uint8_t *q = rec + 4 + (size_t)dev->ndata * VRING_REC_ENT;
+
+		vds_put_le16(q, (uint16_t)dev->cvq);
+		vds_put_le16(q + 2, (uint16_t)dev->g.cfg.num);
+		vds_put_le16(q + 4, dev->g.cfg.last_avail_idx);
+		vds_put_le16(q + 6, VR_F_GUEST_CVQ);
+	}
 	for (i = 0; i < dev->ndata; i++) {
 		uint8_t *q = rec + 4 + (size_t)i * VRING_REC_ENT;
 		bool cfg = i < dev->ncfg && dev->vq[i].cfg.num;
@@ -1045,7 +1384,7 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 		vds_put_le16(q, (uint16_t)i);
 		vds_put_le16(q + 2, (uint16_t)(cfg ? dev->vq[i].cfg.num : 0));
 		vds_put_le16(q + 4, (uint16_t)base);
-		vds_put_le16(q + 6, cfg ? 1 : 0);
+		vds_put_le16(q + 6, cfg ? VR_F_CONFIGURED : 0);
 	}
 	vds_put_le64(feat, dev->offered);
 	if ((err = vdpastate_blob_set_netstate(tmp, dev->ns)) ||
@@ -1157,7 +1496,7 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	if ((err = post_cmds(dev, what, cmds, n, NULL)))
 		goto fail;
 	for (q = 0; q < dev->ndata; q++) {
-		const struct vr_ent *b = vr_find(&vr, q);
+		const struct vr_ent *b = vr_find(&vr, q, false);
 
 		if (b && (err = vdpastate_transport_set_vring_base(dev->t, q,
 								   b->base)))
@@ -1170,6 +1509,7 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	copy = NULL;
 	vdpastate_netstate_free(dev->begun);
 	dev->begun = NULL;
+	guest_from_vr(dev, &vr);
 	dev->st.last_restore_ns = now_ns() - t0;
 	goto out;
 fail:
@@ -1298,7 +1638,7 @@ static int check_into(struct vdpastate_dev *dev, const struct vdpastate_netstate
 			      vds_get_le16(b + 18), vds_get_le32(b + 20))))
 		return err;
 	for (i = 0; i < vr->n; i++)
-		if (vr->e[i].num > maxnum &&
+		if (!(vr->e[i].flags & VR_F_GUEST_CVQ) && vr->e[i].num > maxnum &&
 		    (err = report_add(r, VDPASTATE_DEV_PROBLEM_RING_SIZE, "queue "
 				      "%u: ring size %u above the device "
 				      "maximum %u", vr->e[i].idx, vr->e[i].num,
