@@ -23,6 +23,7 @@
 
 #include <libvdpastate/dev.h>
 #include <libvdpastate/sim.h>
+#include <libvdpastate/svq.h>
 #include <libvdpastate/vring.h>
 
 #include "bytes.h"
@@ -39,6 +40,9 @@
 #define PAGE 4096u
 #define NET_OK 0
 #define VRING_REC_ENT 8
+/* Flags of a vring record entry. */
+#define VR_F_CONFIGURED 1 /* a data queue the VMM configured */
+#define VR_F_GUEST_CVQ 2  /* the guest's control queue: its position */
 /* Backend features the handle uses when offered. */
 #define WANT_BACKEND                                                   \
 	(BB(IOTLB_MSG_V2) | BB(IOTLB_BATCH) | BB(IOTLB_ASID) | BB(SUSPEND) | \
@@ -50,6 +54,24 @@
 
 struct dev_vq {
 	struct vdpastate_dev_vring cfg; /* num 0: not configured */
+	/* The SVQ the device is to be given instead (NULL: none). */
+	struct vdpastate_svq *svq;
+	int32_t svq_kick, svq_call;
+	/* The SVQ the handle started and has not stopped. */
+	struct vdpastate_svq *running;
+};
+
+/* The guest's control queue, the handle being its device. */
+struct guest_cvq {
+	bool on;     /* configured */
+	bool broken; /* the guest broke the ring: disabled until set again */
+	bool live;   /* vd set up for the current features */
+	struct vdpastate_dev_guest_cvq cfg; /* indexes kept current */
+	struct vds_as_mem as;
+	struct vds_vdev vd;
+	struct vds_seg *segs;
+	unsigned int segs_max;
+	uint8_t *buf; /* a command copied out of guest memory */
 };
 
 struct vdpastate_dev {
@@ -79,10 +101,15 @@ struct vdpastate_dev {
 	uint64_t offered;
 	struct dev_vq *vq; /* what set_vring configured */
 	uint32_t ncfg;
+	struct guest_cvq g;
 	struct vdpastate_netstate *ns; /* tracked state */
 	struct vdpastate_netstate *begun; /* early restore in progress */
 	struct vdpastate_dev_stats st;
 };
+
+static void guest_free(struct guest_cvq *g);
+static void stop_svqs(struct vdpastate_dev *dev);
+static void guest_drop(struct guest_cvq *g);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -278,6 +305,7 @@ VDPASTATE_API void vdpastate_dev_free(struct vdpastate_dev *dev)
 	drv_drop(dev);
 	free(dev->mem);
 	free(dev->vq);
+	guest_free(&dev->g);
 	vdpastate_netstate_free(dev->ns);
 	vdpastate_netstate_free(dev->begun);
 	if (dev->kick_fd >= 0)
@@ -401,7 +429,8 @@ static uint8_t *ack_at(struct vdpastate_dev *dev, unsigned int i)
 
 /* Run the device until it used *pending more chains or time runs out. */
 static int wait_used(struct vdpastate_dev *dev, unsigned int n,
-		     const uint16_t *slot_of, bool *done, uint64_t deadline)
+		     const uint16_t *slot_of, bool *done, uint32_t *len_of,
+		     uint64_t deadline)
 {
 	unsigned int got = 0;
 
@@ -423,6 +452,8 @@ static int wait_used(struct vdpastate_dev *dev, unsigned int n,
 				ack_at(dev, s)[0] = 0xff;
 			}
 			done[s] = true;
+			if (len_of)
+				len_of[s] = len;
 			got++;
 		}
 		if (r < 0)
@@ -458,15 +489,24 @@ static int kick(struct vdpastate_dev *dev)
 	return 0;
 }
 
+/* The device's answer to one command: the bytes it wrote (ack first). */
+struct reply {
+	uint8_t b[ACK_SLOT];
+	uint32_t len;
+};
+
 /*
  * Post cmds[0..n) in batches of what the ring and buffer area hold, one
- * kick per batch, and check every answer.  With apply, each command
- * answered OK is applied to *ns.  what names the operation in messages.
+ * kick per batch, and check every answer.  With rep (n must be 1), the
+ * answer is returned there instead of checked.  what names the operation
+ * in messages.
  */
 static int post_cmds(struct vdpastate_dev *dev, const char *what,
 		     const struct vdpastate_cvq_cmd *const *cmds, size_t n,
-		     struct vdpastate_netstate *ns)
+		     struct reply *rep)
 {
+	uint32_t len0 = 0;
+
 	unsigned int per = dev->cvq_num / 2;
 	uint16_t *slot_of = NULL;
 	bool *done = NULL;
@@ -534,7 +574,7 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 			goto out;
 		dev->st.cvq_batches++;
 		dev->st.cvq_commands += cnt;
-		err = wait_used(dev, cnt, slot_of, done,
+		err = wait_used(dev, cnt, slot_of, done, rep ? &len0 : NULL,
 				now_ns() + (uint64_t)dev->timeout_ms * 1000000);
 		if (err == -ETIMEDOUT) {
 			char d[64];
@@ -549,6 +589,15 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 		}
 		if (err)
 			goto out;
+		if (rep) {
+			memcpy(rep->b, ack_at(dev, 0), ACK_SLOT);
+			rep->len = len0 < ACK_SLOT ? len0 : ACK_SLOT;
+			if (rep->len == 0) {
+				rep->b[0] = 1; /* no ack written: ERR */
+				rep->len = 1;
+			}
+			break;
+		}
 		for (k = 0; k < cnt; k++) {
 			const struct vdpastate_cvq_cmd *c = cmds[first + k];
 			uint8_t ack = VDS_READ_ONCE(ack_at(dev, (unsigned int)k)[0]);
@@ -561,8 +610,6 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 							   : "no valid ack");
 				goto out;
 			}
-			if (ns && (err = vdpastate_netstate_apply(ns, c)))
-				goto out;
 		}
 	}
 out:
@@ -583,14 +630,29 @@ struct vr_set {
 	size_t n;
 };
 
-static const struct vr_ent *vr_find(const struct vr_set *s, uint32_t idx)
+/* The entry of data queue idx, or with guest the guest control queue's. */
+static const struct vr_ent *vr_find(const struct vr_set *s, uint32_t idx,
+				    bool guest)
 {
 	size_t i;
 
 	for (i = 0; s && i < s->n; i++)
-		if (s->e[i].idx == idx)
+		if (s->e[i].idx == idx &&
+		    !!(s->e[i].flags & VR_F_GUEST_CVQ) == guest)
 			return &s->e[i];
 	return NULL;
+}
+
+/* A restored guest control queue continues where the saved one stopped. */
+static void guest_from_vr(struct vdpastate_dev *dev, const struct vr_set *vr)
+{
+	const struct vr_ent *e = vr_find(vr, dev->cvq, true);
+
+	if (!e || !dev->g.on)
+		return;
+	guest_drop(&dev->g);
+	dev->g.broken = false;
+	dev->g.cfg.last_avail_idx = dev->g.cfg.used_idx = e->base;
 }
 
 static int read_config(struct vdpastate_dev *dev, uint64_t features,
@@ -673,6 +735,8 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	int err;
 
 	dev->up = false;
+	stop_svqs(dev); /* a reset ends what they relayed */
+	guest_drop(&dev->g); /* set up again for the new features */
 	if ((err = vdpastate_transport_reset(dev->t)))
 		return err;
 	if ((err = vdpastate_transport_get_device_features(dev->t, &offered)))
@@ -763,10 +827,29 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 			return err;
 	}
 	for (i = 0; i < dev->ndata; i++) {
-		const struct vdpastate_dev_vring *c = i < dev->ncfg ? &dev->vq[i].cfg
-								    : NULL;
-		const struct vr_ent *b = vr_find(vr, i);
+		const struct dev_vq *q = i < dev->ncfg ? &dev->vq[i] : NULL;
+		const struct vdpastate_dev_vring *c = q ? &q->cfg : NULL;
+		const struct vr_ent *b = vr_find(vr, i, false);
 
+		if (q && q->svq) {
+			/* The shadow ring, empty: base 0.  The guest ring's
+			 * position goes to the SVQ when it starts. */
+			VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
+
+			if ((err = vdpastate_svq_get_shadow(q->svq, &sh)) ||
+			    (err = vdpastate_transport_set_vring_num(dev->t, i,
+								     (uint32_t)sh.num)) ||
+			    (err = vdpastate_transport_set_vring_addr(
+				     dev->t, i, sh.desc_iova, sh.avail_iova,
+				     sh.used_iova)) ||
+			    (err = vdpastate_transport_set_vring_kick(dev->t, i,
+								      q->svq_kick)) ||
+			    (err = vdpastate_transport_set_vring_call(dev->t, i,
+								      q->svq_call)) ||
+			    (err = vdpastate_transport_set_vring_base(dev->t, i, 0)))
+				return err;
+			continue;
+		}
 		if (c && c->num &&
 		    ((err = vdpastate_transport_set_vring_num(dev->t, i, c->num)) ||
 		     (err = vdpastate_transport_set_vring_addr(dev->t, i, c->desc,
@@ -795,10 +878,63 @@ static int enable_data(struct vdpastate_dev *dev)
 	int err;
 
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++)
-		if (dev->vq[i].cfg.num &&
+		if ((dev->vq[i].cfg.num || dev->vq[i].svq) &&
 		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
 	return 0;
+}
+
+/* Start the SVQs the data queues are given, guest rings at vr's bases. */
+static int start_svqs(struct vdpastate_dev *dev, const struct vr_set *vr)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
+		struct dev_vq *q = &dev->vq[i];
+		const struct vr_ent *b = vr_find(vr, i, false);
+		uint16_t pos = b ? b->base : 0;
+
+		if (!q->svq)
+			continue;
+		if ((r = vdpastate_svq_set_state(q->svq, pos, pos)) ||
+		    (r = vdpastate_svq_start(q->svq)) < 0)
+			return vds_fail(r, "dev: queue %u: SVQ start: %s", i,
+					vdpastate_last_error());
+		q->running = q->svq;
+	}
+	return 0;
+}
+
+/*
+ * Stop the SVQ the handle runs on data queue i, in-flight chains rewound
+ * to the guest; *pos receives its guest-ring position.  Returns the error
+ * the SVQ reports (it is stopped regardless).
+ */
+static int stop_svq(struct vdpastate_dev *dev, uint32_t i, uint16_t *pos)
+{
+	struct dev_vq *q = &dev->vq[i];
+	uint16_t ui;
+	int r;
+
+	r = vdpastate_svq_stop(q->running, VDPASTATE_SVQ_STOP_REWIND);
+	vdpastate_svq_get_state(q->running, pos, &ui);
+	q->running = NULL;
+	if (r < 0)
+		return vds_fail(r, "dev: queue %u: SVQ: %s", i,
+				vdpastate_last_error());
+	return 0;
+}
+
+/* Stop every SVQ the handle runs (the device is about to be reset). */
+static void stop_svqs(struct vdpastate_dev *dev)
+{
+	uint32_t i;
+	uint16_t pos;
+
+	for (i = 0; i < dev->ncfg; i++)
+		if (dev->vq[i].running)
+			stop_svq(dev, i, &pos);
 }
 
 /* After a failure: the device back to reset, the handle to "not up". */
@@ -808,6 +944,7 @@ static int fail_reset(struct vdpastate_dev *dev, int err)
 
 	/* Keep the message of the failure, not of the clean-up. */
 	snprintf(msg, sizeof(msg), "%s", vdpastate_last_error());
+	stop_svqs(dev);
 	if (vdpastate_transport_reset(dev->t))
 		vdpastate_transport_reset(dev->t);
 	dev->up = false;
@@ -906,6 +1043,8 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 		err = post_cmds(dev, what, cmds, n, NULL);
 	if (!err && enable)
 		err = enable_data(dev);
+	if (!err && enable)
+		err = start_svqs(dev, vr);
 	if (err) {
 		err = fail_reset(dev, err);
 		goto out;
@@ -913,6 +1052,7 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;
 	copy = NULL;
+	guest_from_vr(dev, vr);
 	dev->st.restores++;
 	dev->st.last_restore_ns = now_ns() - t0;
 out:
@@ -952,7 +1092,7 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 	dev->begun = NULL;
 	if ((err = setup(dev, features, NULL, "start")) ||
 	    (err = read_config(dev, features, &c)) ||
-	    (err = enable_data(dev)))
+	    (err = enable_data(dev)) || (err = start_svqs(dev, NULL)))
 		return fail_reset(dev, err);
 	ns = vdpastate_netstate_new(&c);
 	if (!ns)
@@ -1002,6 +1142,390 @@ vdpastate_dev_netstate(const struct vdpastate_dev *dev)
 	return dev->ns;
 }
 
+/* ------------------------------------------------------------ guest CVQ */
+
+#define GUEST_SEGS_EXTRA 64 /* segments beyond two per descriptor */
+
+static void guest_drop(struct guest_cvq *g)
+{
+	if (g->live)
+		vds_vdev_fini(&g->vd);
+	g->live = false;
+}
+
+static void guest_free(struct guest_cvq *g)
+{
+	guest_drop(g);
+	free(g->segs);
+	free(g->buf);
+	memset(g, 0, sizeof(*g));
+}
+
+VDPASTATE_API int
+vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
+			    const struct vdpastate_dev_guest_cvq *gc)
+{
+	const char *what = "dev: set_guest_cvq";
+	struct vdpastate_dev_guest_cvq c = { 0 };
+	struct guest_cvq g = { 0 };
+	struct vds_as_mem as;
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "%s: NULL handle", what);
+	if (!gc) {
+		guest_free(&dev->g);
+		return 0;
+	}
+	if ((err = VDS_OPTS_VALID(gc, vdpastate_dev_guest_cvq)))
+		return err;
+	if (!VDS_OPTS_HAS(gc, call_fd))
+		return vds_fail(-EINVAL, "%s: struct too small", what);
+	memcpy(&c, gc, gc->sz < sizeof(c) ? gc->sz : sizeof(c));
+	c.sz = sizeof(c);
+	if (!c.mem)
+		return vds_fail(-EINVAL, "%s: NULL guest memory", what);
+	if (c.reserved0)
+		return vds_fail(-EINVAL, "%s: reserved0 not zero", what);
+	if (!c.num || c.num > 32768 || (c.num & (c.num - 1)))
+		return vds_fail(-EINVAL, "%s: ring size %u is not a power of two "
+				"up to 32768", what, c.num);
+	if (c.desc % 16 || c.avail % 2 || c.used % 4)
+		return vds_fail(-EINVAL, "%s: ring areas misaligned (16/2/4)",
+				what);
+	if (c.kick_fd < -1 || c.call_fd < -1)
+		return vds_fail(-EBADF, "%s: bad fd", what);
+	/* The areas without event fields must be guest memory already. */
+	vds_as_mem_init(&as, c.mem);
+	if (!vds_as_contig(&as.as, c.desc, vdpastate_vring_desc_size(c.num),
+			   false) ||
+	    !vds_as_contig(&as.as, c.avail,
+			   vdpastate_vring_avail_size(c.num, false), false) ||
+	    !vds_as_contig(&as.as, c.used,
+			   vdpastate_vring_used_size(c.num, false), true))
+		return vds_fail(-EFAULT, "%s: a ring area is not in one writable "
+				"(used) guest memory region", what);
+	g.segs_max = 2 * c.num + GUEST_SEGS_EXTRA;
+	g.segs = calloc(g.segs_max, sizeof(*g.segs));
+	g.buf = malloc(BUF_SIZE);
+	if (!g.segs || !g.buf) {
+		free(g.segs);
+		free(g.buf);
+		return vds_fail(-ENOMEM, "%s: out of memory", what);
+	}
+	g.on = true;
+	g.cfg = c;
+	guest_free(&dev->g);
+	dev->g = g;
+	return 0;
+}
+
+VDPASTATE_API int vdpastate_dev_guest_cvq_state(const struct vdpastate_dev *dev,
+						uint16_t *last_avail_idx,
+						uint16_t *used_idx)
+{
+	if (!dev || !last_avail_idx || !used_idx)
+		return vds_fail(-EINVAL, "dev: guest_cvq_state: NULL argument");
+	if (!dev->g.on)
+		return vds_fail(-ENOENT, "dev: guest_cvq_state: no guest control "
+				"queue");
+	*last_avail_idx = dev->g.cfg.last_avail_idx;
+	*used_idx = dev->g.cfg.used_idx;
+	return 0;
+}
+
+/* Set up the device half on the guest ring for the current features. */
+static int guest_live(struct vdpastate_dev *dev)
+{
+	struct guest_cvq *g = &dev->g;
+	uint64_t f = g->cfg.guest_features ? g->cfg.guest_features
+					    : dev->features;
+	bool ev = f & (UINT64_C(1) << VDPASTATE_F_EVENT_IDX);
+	void *desc, *avail, *used;
+
+	if (g->live)
+		return 0;
+	vds_as_mem_init(&g->as, g->cfg.mem);
+	desc = vds_as_contig(&g->as.as, g->cfg.desc,
+			     vdpastate_vring_desc_size(g->cfg.num), false);
+	avail = vds_as_contig(&g->as.as, g->cfg.avail,
+			      vdpastate_vring_avail_size(g->cfg.num, ev), false);
+	used = vds_as_contig(&g->as.as, g->cfg.used,
+			     vdpastate_vring_used_size(g->cfg.num, ev), true);
+	if (!desc || !avail || !used)
+		return vds_fail(-EFAULT, "dev: guest control queue: a ring area "
+				"left guest memory");
+	if (vds_vdev_init(&g->vd, (uint16_t)g->cfg.num, f, &g->as.as, desc,
+			  avail, used))
+		return vds_fail(-ENOMEM, "dev: guest control queue: out of memory");
+	g->vd.last_avail = g->cfg.last_avail_idx;
+	g->vd.used_idx = g->vd.signalled_used = g->cfg.used_idx;
+	g->live = true;
+	return 0;
+}
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* A full eventfd has signalled already. */
+	}
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0) {
+		/* Nothing pending, or a blocking fd the caller drains. */
+	}
+}
+
+/*
+ * One guest command: the answer for the guest into *rep.  Returns 0, or
+ * a device-side error (the answer is then ERR).
+ */
+static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
+		     struct reply *rep)
+{
+	VDPASTATE_OPTS(vdpastate_netstate_config, c);
+	struct vdpastate_cvq_cmd *cmd = NULL;
+	struct vdpastate_netstate *copy = NULL;
+	int err;
+
+	rep->b[0] = 1; /* VIRTIO_NET_ERR */
+	rep->len = 1;
+	vdpastate_netstate_get_config(dev->ns, &c);
+	{
+		VDPASTATE_OPTS(vdpastate_cvq_limits, lim,
+			       .max_virtqueue_pairs = c.max_virtqueue_pairs,
+			       .rss_max_indirection_table_length =
+				       c.rss_max_indirection_table_length,
+			       .rss_max_key_size = c.rss_max_key_size,
+			       .supported_hash_types = c.supported_hash_types);
+
+		if (!lim.max_virtqueue_pairs)
+			lim.max_virtqueue_pairs = 1;
+		if (vdpastate_cvq_decode(buf, len, dev->features, &lim, &cmd)) {
+			vds_log(VDPASTATE_LOG_INFO, "dev: guest command refused: %s",
+				vdpastate_last_error());
+			return 0;
+		}
+	}
+	copy = vdpastate_netstate_copy(dev->ns);
+	if (!copy) {
+		vdpastate_cvq_cmd_free(cmd);
+		return vds_fail(-ENOMEM, "dev: guest command: out of memory");
+	}
+	if (vdpastate_netstate_apply(copy, cmd)) {
+		vds_log(VDPASTATE_LOG_INFO, "dev: guest command refused: %s",
+			vdpastate_last_error());
+		err = 0;
+		goto out;
+	}
+	err = post_cmds(dev, "guest command",
+			(const struct vdpastate_cvq_cmd *const *)&cmd, 1, rep);
+	if (err) {
+		rep->b[0] = 1;
+		rep->len = 1;
+		goto out;
+	}
+	if (rep->b[0] == NET_OK) {
+		vdpastate_netstate_free(dev->ns);
+		dev->ns = copy;
+		copy = NULL;
+	}
+out:
+	vdpastate_netstate_free(copy);
+	vdpastate_cvq_cmd_free(cmd);
+	return err;
+}
+
+static int guest_break(struct guest_cvq *g, int err)
+{
+	g->broken = true;
+	return err;
+}
+
+VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev)
+{
+	struct guest_cvq *g;
+	int avail, handled = 0, err = 0;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "dev: handle_guest_cvq: NULL handle");
+	g = &dev->g;
+	if (!g->on)
+		return vds_fail(-ENOENT, "dev: handle_guest_cvq: no guest control "
+				"queue");
+	if (g->broken)
+		return vds_fail(-VDPASTATE_EGUEST, "dev: handle_guest_cvq: the "
+				"guest broke its control ring; set it again");
+	if (!dev->up || !dev->ns || dev->cvq >= dev->nvq)
+		return vds_fail(-ENOENT, "dev: handle_guest_cvq: the device is not "
+				"started with a control queue");
+	if ((err = guest_live(dev)))
+		return guest_break(g, err);
+	drain_fd(g->cfg.kick_fd);
+again:
+	if ((avail = vds_vdev_avail(&g->vd)) < 0)
+		return guest_break(g, avail);
+	while (avail-- > 0 && !err) {
+		struct reply rep;
+		uint64_t wlen, rlen;
+		uint16_t head;
+		size_t got;
+		int n;
+
+		if ((n = vds_vdev_peek_head(&g->vd, &head)) < 0)
+			return guest_break(g, n);
+		n = vds_vdev_chain(&g->vd, head, g->segs, g->segs_max, &wlen);
+		if (n == -E2BIG)
+			n = vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
+				     "has more than %u pieces", head, g->segs_max);
+		if (n < 0)
+			return guest_break(g, n);
+		if (wlen < 1)
+			return guest_break(g, vds_fail(-VDPASTATE_EGUEST, "dev: "
+						       "guest control chain %u "
+						       "has no writable ack "
+						       "byte", head));
+		got = vds_segs_gather(g->segs, n, g->buf, BUF_SIZE, &rlen);
+		if (got != rlen) {
+			vds_log(VDPASTATE_LOG_INFO, "dev: guest command of %llu "
+				"bytes refused (at most %u)",
+				(unsigned long long)rlen, BUF_SIZE);
+			rep.b[0] = 1;
+			rep.len = 1;
+		} else {
+			err = guest_one(dev, g->buf, got, &rep);
+		}
+		vds_vdev_pop(&g->vd);
+		vds_vdev_push_used(&g->vd, head,
+				   vds_segs_scatter(g->segs, n, rep.b, rep.len));
+		g->cfg.last_avail_idx = g->vd.last_avail;
+		g->cfg.used_idx = g->vd.used_idx;
+		handled++;
+	}
+	if (vds_vdev_publish_used(&g->vd))
+		signal_fd(g->cfg.call_fd);
+	if (!err && vds_vdev_enable_kicks(&g->vd))
+		goto again;
+	return err ? err : handled;
+}
+
+/* ------------------------------------------------------------ SVQ switch */
+
+/* The guest ring size of a configured data queue (0: not configured). */
+static uint32_t ring_num(const struct dev_vq *q)
+{
+	VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
+
+	if (q->cfg.num || !q->svq)
+		return q->cfg.num;
+	return vdpastate_svq_get_shadow(q->svq, &sh) ? 0 : (uint32_t)sh.num;
+}
+
+/*
+ * Where each data queue's guest ring stands, the device suspended: the
+ * SVQs the handle runs are stopped (in flight rewound to the guest) and
+ * give their guest-side position; the others' the device's vring base.
+ */
+static int read_positions(struct vdpastate_dev *dev, const char *what,
+			  uint16_t *pos)
+{
+	uint32_t i, base;
+	int err = 0, e;
+
+	for (i = 0; i < dev->ndata; i++) {
+		if (i < dev->ncfg && dev->vq[i].running)
+			e = stop_svq(dev, i, &pos[i]);
+		else if (!(e = vdpastate_transport_get_vring_base(dev->t, i, &base)))
+			pos[i] = (uint16_t)base;
+		if (e && !err)
+			err = vds_fail(e, "%s: %s", what, vdpastate_last_error());
+	}
+	return err;
+}
+
+VDPASTATE_API int vdpastate_dev_set_svq(struct vdpastate_dev *dev, uint32_t idx,
+					struct vdpastate_svq *svq, int kick_fd,
+					int call_fd)
+{
+	VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "dev: set_svq: NULL handle");
+	if (idx >= VDPASTATE_CVQ_VQ_PAIRS_MAX * 2)
+		return vds_fail(-EINVAL, "dev: set_svq: queue %u is no data queue",
+				idx);
+	if (svq && (kick_fd < -1 || call_fd < -1))
+		return vds_fail(-EBADF, "dev: set_svq: queue %u: bad fd", idx);
+	if (svq && (err = vdpastate_svq_get_shadow(svq, &sh)))
+		return err;
+	if (idx >= dev->ncfg) {
+		struct vdpastate_dev_vring none = { .sz = sizeof(none),
+						    .kick_fd = -1,
+						    .call_fd = -1 };
+
+		if (!svq)
+			return 0;
+		if ((err = vdpastate_dev_set_vring(dev, idx, &none)))
+			return err;
+	}
+	dev->vq[idx].svq = svq;
+	dev->vq[idx].svq_kick = svq ? kick_fd : -1;
+	dev->vq[idx].svq_call = svq ? call_fd : -1;
+	return 0;
+}
+
+VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev)
+{
+	const char *what = "switch";
+	struct vdpastate_netstate *ns;
+	struct vr_set vr = { 0 };
+	uint16_t *pos;
+	uint32_t i;
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "%s: NULL handle", what);
+	if (!dev->up || !dev->ns)
+		return vds_fail(-ENOENT, "%s: the device is not started", what);
+	if (dev->begun)
+		return vds_fail(-EBUSY, "%s: an early restore is in progress", what);
+	pos = calloc(dev->ndata ? dev->ndata : 1, sizeof(*pos));
+	vr.e = calloc(dev->ndata ? dev->ndata : 1, sizeof(*vr.e));
+	ns = vdpastate_netstate_copy(dev->ns);
+	if (!pos || !vr.e || !ns) {
+		err = vds_fail(-ENOMEM, "%s: out of memory", what);
+		goto out;
+	}
+	if ((dev->backend & BB(SUSPEND)) &&
+	    (err = vdpastate_transport_suspend(dev->t))) {
+		err = fail_reset(dev, err);
+		goto out;
+	}
+	if ((err = read_positions(dev, what, pos))) {
+		err = fail_reset(dev, err);
+		goto out;
+	}
+	for (i = 0; i < dev->ndata; i++) {
+		vr.e[i].idx = (uint16_t)i;
+		vr.e[i].base = pos[i];
+		vr.e[i].flags = VR_F_CONFIGURED;
+	}
+	vr.n = dev->ndata;
+	err = do_restore(dev, ns, &vr, true, what);
+out:
+	vdpastate_netstate_free(ns);
+	free(vr.e);
+	free(pos);
+	return err;
+}
+
 /* ------------------------------------------------------------ save */
 
 VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
@@ -1009,10 +1533,11 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 {
 	struct vdpastate_blob *tmp = NULL;
 	uint8_t *rec = NULL, feat[8];
+	uint16_t *pos = NULL;
 	void *buf = NULL;
 	size_t reclen;
 	long len;
-	uint32_t i;
+	uint32_t i, nent;
 	int err;
 
 	if (!dev || !blob)
@@ -1022,30 +1547,39 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 		return vds_fail(-EINVAL, "save: the blob is not empty");
 	if (!dev->up || !dev->ns)
 		return vds_fail(-ENOENT, "save: the device is not started");
-	if (dev->ndata > UINT16_MAX)
+	if (dev->ndata >= UINT16_MAX)
 		return vds_fail(-ERANGE, "save: too many queues");
 	if ((dev->backend & BB(SUSPEND)) &&
 	    (err = vdpastate_transport_suspend(dev->t)))
 		return err;
-	reclen = 4 + (size_t)dev->ndata * VRING_REC_ENT;
+	nent = dev->ndata + (dev->g.on ? 1 : 0);
+	reclen = 4 + (size_t)nent * VRING_REC_ENT;
 	rec = calloc(1, reclen);
+	pos = calloc(dev->ndata ? dev->ndata : 1, sizeof(*pos));
 	tmp = vdpastate_blob_new();
-	if (!rec || !tmp) {
+	if (!rec || !tmp || !pos) {
 		err = vds_fail(-ENOMEM, "save: out of memory");
 		goto out;
 	}
-	vds_put_le16(rec, (uint16_t)dev->ndata);
+	vds_put_le16(rec, (uint16_t)nent);
+	if (dev->g.on) {
+		uint8_t *q = rec + 4 + (size_t)dev->ndata * VRING_REC_ENT;
+
+		vds_put_le16(q, (uint16_t)dev->cvq);
+		vds_put_le16(q + 2, (uint16_t)dev->g.cfg.num);
+		vds_put_le16(q + 4, dev->g.cfg.last_avail_idx);
+		vds_put_le16(q + 6, VR_F_GUEST_CVQ);
+	}
+	if ((err = read_positions(dev, "save", pos)))
+		goto out;
 	for (i = 0; i < dev->ndata; i++) {
 		uint8_t *q = rec + 4 + (size_t)i * VRING_REC_ENT;
-		bool cfg = i < dev->ncfg && dev->vq[i].cfg.num;
-		uint32_t base;
+		uint32_t num = i < dev->ncfg ? ring_num(&dev->vq[i]) : 0;
 
-		if ((err = vdpastate_transport_get_vring_base(dev->t, i, &base)))
-			goto out;
 		vds_put_le16(q, (uint16_t)i);
-		vds_put_le16(q + 2, (uint16_t)(cfg ? dev->vq[i].cfg.num : 0));
-		vds_put_le16(q + 4, (uint16_t)base);
-		vds_put_le16(q + 6, cfg ? 1 : 0);
+		vds_put_le16(q + 2, (uint16_t)num);
+		vds_put_le16(q + 4, pos[i]);
+		vds_put_le16(q + 6, num ? VR_F_CONFIGURED : 0);
 	}
 	vds_put_le64(feat, dev->offered);
 	if ((err = vdpastate_blob_set_netstate(tmp, dev->ns)) ||
@@ -1081,6 +1615,7 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 out:
 	free(buf);
 	free(rec);
+	free(pos);
 	vdpastate_blob_free(tmp);
 	return err;
 }
@@ -1157,19 +1692,22 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	if ((err = post_cmds(dev, what, cmds, n, NULL)))
 		goto fail;
 	for (q = 0; q < dev->ndata; q++) {
-		const struct vr_ent *b = vr_find(&vr, q);
+		const struct vr_ent *b = vr_find(&vr, q, false);
 
+		if (q < dev->ncfg && dev->vq[q].svq)
+			continue; /* the guest ring's base goes to the SVQ */
 		if (b && (err = vdpastate_transport_set_vring_base(dev->t, q,
 								   b->base)))
 			goto fail;
 	}
-	if ((err = enable_data(dev)))
+	if ((err = enable_data(dev)) || (err = start_svqs(dev, &vr)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;
 	copy = NULL;
 	vdpastate_netstate_free(dev->begun);
 	dev->begun = NULL;
+	guest_from_vr(dev, &vr);
 	dev->st.last_restore_ns = now_ns() - t0;
 	goto out;
 fail:
@@ -1298,7 +1836,7 @@ static int check_into(struct vdpastate_dev *dev, const struct vdpastate_netstate
 			      vds_get_le16(b + 18), vds_get_le32(b + 20))))
 		return err;
 	for (i = 0; i < vr->n; i++)
-		if (vr->e[i].num > maxnum &&
+		if (!(vr->e[i].flags & VR_F_GUEST_CVQ) && vr->e[i].num > maxnum &&
 		    (err = report_add(r, VDPASTATE_DEV_PROBLEM_RING_SIZE, "queue "
 				      "%u: ring size %u above the device "
 				      "maximum %u", vr->e[i].idx, vr->e[i].num,

@@ -223,6 +223,16 @@ bool vds_vdev_publish_used(struct vds_vdev *d);
  */
 bool vds_vdev_enable_kicks(struct vds_vdev *d);
 
+/*
+ * Copy out up to max bytes of a resolved chain's readable part; *len
+ * receives all its readable bytes (more than returned: truncated).
+ */
+size_t vds_segs_gather(const struct vds_seg *segs, int n, uint8_t *dst,
+		       size_t max, uint64_t *len);
+/* Write len bytes into the chain's writable part; the bytes written. */
+uint32_t vds_segs_scatter(const struct vds_seg *segs, int n, const uint8_t *src,
+			  size_t len);
+
 /* ------------------------------------------------------------ driver half */
 
 struct vds_vdrv {

@@ -355,46 +355,6 @@ static void vq_publish(struct sim_vq *q)
 		signal_fd(q->call_fd);
 }
 
-/* Copy out up to max readable bytes of a chain; *len = all readable bytes. */
-static size_t gather(const struct vds_seg *segs, int n, uint8_t *dst,
-		     size_t max, uint64_t *len)
-{
-	size_t got = 0;
-	int i;
-
-	*len = 0;
-	for (i = 0; i < n && !(segs[i].flags & VDPASTATE_VRING_DESC_F_WRITE); i++) {
-		size_t c = segs[i].len;
-
-		*len += c;
-		if (got < max) {
-			c = c < max - got ? c : max - got;
-			memcpy(dst + got, segs[i].hva, c);
-			got += c;
-		}
-	}
-	return got;
-}
-
-/* Write len bytes into the writable segments of a chain. */
-static uint32_t scatter(const struct vds_seg *segs, int n, const uint8_t *src,
-			size_t len)
-{
-	size_t off = 0;
-	int i;
-
-	for (i = 0; i < n && off < len; i++) {
-		size_t c;
-
-		if (!(segs[i].flags & VDPASTATE_VRING_DESC_F_WRITE))
-			continue;
-		c = segs[i].len < len - off ? segs[i].len : len - off;
-		memcpy(segs[i].hva, src + off, c);
-		off += c;
-	}
-	return (uint32_t)off;
-}
-
 /* ------------------------------------------------------------ RX filter */
 
 static bool mac_in(const uint8_t *table, uint32_t n, const uint8_t *mac)
@@ -487,7 +447,7 @@ static void rx_deliver(struct vdpastate_sim *s, unsigned int p,
 	}
 	if (hl >= 12)
 		vds_put_le16(hdr + 10, 1); /* num_buffers */
-	scatter(s->segs, n, hdr, hl);
+	vds_segs_scatter(s->segs, n, hdr, hl);
 	{
 		/* The frame follows the header in the writable space. */
 		size_t skip = hl, off = 0;
@@ -544,7 +504,8 @@ again:
 			vq_break(s, q, idx);
 			break;
 		}
-		got = gather(s->segs, n, s->frame, SIM_HDR_MAX + SIM_FRAME_MAX, &rlen);
+		got = vds_segs_gather(s->segs, n, s->frame,
+				      SIM_HDR_MAX + SIM_FRAME_MAX, &rlen);
 		vds_vdev_pop(&q->dev);
 		vds_vdev_push_used(&q->dev, head, 0);
 		done++;
@@ -661,7 +622,7 @@ again:
 			vq_break(s, q, idx);
 			break;
 		}
-		got = gather(s->segs, segs, s->cvqbuf, SIM_CVQ_MAX, &rlen);
+		got = vds_segs_gather(s->segs, segs, s->cvqbuf, SIM_CVQ_MAX, &rlen);
 		n = cvq_exec(s, s->cvqbuf, got, got == rlen, out);
 		if (wlen < n) {
 			if (wlen == 0) {
@@ -677,7 +638,8 @@ again:
 		if (s->latency_ns)
 			sleep_ns(s->latency_ns);
 		vds_vdev_pop(&q->dev);
-		vds_vdev_push_used(&q->dev, head, scatter(s->segs, segs, out, n));
+		vds_vdev_push_used(&q->dev, head,
+				   vds_segs_scatter(s->segs, segs, out, n));
 		vq_publish(q);
 		s->st.cvq_commands++;
 		if (out[0] == NET_OK)

@@ -500,3 +500,43 @@ bool vds_vdev_enable_kicks(struct vds_vdev *d)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&d->avail->idx, __ATOMIC_ACQUIRE) != d->last_avail;
 }
+
+/* ------------------------------------------------------------ buffers */
+
+size_t vds_segs_gather(const struct vds_seg *segs, int n, uint8_t *dst,
+		       size_t max, uint64_t *len)
+{
+	size_t got = 0;
+	int i;
+
+	*len = 0;
+	for (i = 0; i < n && !(segs[i].flags & VDPASTATE_VRING_DESC_F_WRITE); i++) {
+		size_t c = segs[i].len;
+
+		*len += c;
+		if (got < max) {
+			c = c < max - got ? c : max - got;
+			memcpy(dst + got, segs[i].hva, c);
+			got += c;
+		}
+	}
+	return got;
+}
+
+uint32_t vds_segs_scatter(const struct vds_seg *segs, int n, const uint8_t *src,
+			  size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < n && off < len; i++) {
+		size_t c;
+
+		if (!(segs[i].flags & VDPASTATE_VRING_DESC_F_WRITE))
+			continue;
+		c = segs[i].len < len - off ? segs[i].len : len - off;
+		memcpy(segs[i].hva, src + off, c);
+		off += c;
+	}
+	return (uint32_t)off;
+}

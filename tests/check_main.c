@@ -21,6 +21,8 @@ int main(void)
 		transport_suite,
 		sim_suite,
 		dev_suite,
+		guestcvq_suite,
+		devsvq_suite,
 		mgmt_suite,
 	};
 	SRunner *sr = srunner_create(NULL);

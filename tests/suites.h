@@ -15,6 +15,8 @@ Suite *blob_suite(void);
 Suite *transport_suite(void);
 Suite *sim_suite(void);
 Suite *dev_suite(void);
+Suite *guestcvq_suite(void);
+Suite *devsvq_suite(void);
 Suite *mgmt_suite(void);
 
 #endif

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/check_guestcvq.c - the device handle as the device of the guest's
+ * control queue: a guest (the ring's driver half over guest memory) posts
+ * commands, the handle copies them out, validates, forwards them to a
+ * simulated device and answers the guest.  Checked: acks and state for
+ * OK, device ERR, refused commands, timeouts, random sequences against
+ * the device's own state, a broken guest ring, the position across a
+ * migration, and bad input.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <libvdpastate/libvdpastate.h>
+
+#include "ring.h"
+#include "suites.h"
+#include "tests_rand.h"
+
+#define FB(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
+#define RB(bit) (UINT64_C(1) << VDPASTATE_F_##bit)
+#define PAIRS 4
+#define G_NUM 16
+#define G_GPA 0x40000000ull
+#define G_SIZE (1u << 20)
+/* Guest memory layout (offsets from G_GPA). */
+#define G_DESC 0x0
+#define G_AVAIL 0x1000
+#define G_USED 0x2000
+#define G_CMD 0x10000 /* per head: command bytes */
+#define G_CMD_SLOT 0x4000
+#define G_ACK 0x80000 /* per head: ack and result */
+#define NET_OK 0
+#define NET_ERR 1
+
+struct guest {
+	uint8_t *ram;
+	struct vdpastate_mem *mem;
+	struct vds_vdrv drv;
+	uint64_t features;
+	int kick, call;
+};
+
+struct side {
+	struct vdpastate_transport *t;
+	struct vdpastate_sim *sim;
+	struct vdpastate_dev *dev;
+	struct guest g;
+};
+
+static void guest_init(struct guest *g, uint64_t features)
+{
+	g->ram = aligned_alloc(4096, G_SIZE);
+	ck_assert_ptr_nonnull(g->ram);
+	memset(g->ram, 0, G_SIZE);
+	g->mem = vdpastate_mem_new();
+	ck_assert_int_eq(vdpastate_mem_add(g->mem, G_GPA, G_SIZE, g->ram, 0), 0);
+	g->features = features;
+	ck_assert_int_eq(vds_vdrv_init(&g->drv, G_NUM, features, g->ram + G_DESC,
+				       g->ram + G_AVAIL, g->ram + G_USED),
+			 0);
+	g->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	g->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ck_assert_int_ge(g->kick, 0);
+	ck_assert_int_ge(g->call, 0);
+}
+
+static void guest_fini(struct guest *g)
+{
+	vds_vdrv_fini(&g->drv);
+	vdpastate_mem_free(g->mem);
+	free(g->ram);
+	close(g->kick);
+	close(g->call);
+}
+
+static struct vdpastate_dev_guest_cvq guest_cfg(struct guest *g)
+{
+	struct vdpastate_dev_guest_cvq c = {
+		.sz = sizeof(c),
+		.mem = g->mem,
+		.desc = G_GPA + G_DESC,
+		.avail = G_GPA + G_AVAIL,
+		.used = G_GPA + G_USED,
+		.num = G_NUM,
+		.kick_fd = g->kick,
+		.call_fd = g->call,
+		.guest_features = g->features,
+	};
+	return c;
+}
+
+/* Post wire bytes with an ack slot of wlen bytes (0: none); the head. */
+static int guest_post_raw(struct guest *g, const void *wire, size_t len,
+			  uint32_t wlen)
+{
+	struct vds_seg seg[2];
+	unsigned int n = 0;
+	int head = g->drv.free_head;
+
+	memcpy(g->ram + G_CMD + (size_t)head * G_CMD_SLOT, wire, len);
+	memset(g->ram + G_ACK + (size_t)head * 16, 0xee, 16);
+	memset(seg, 0, sizeof(seg));
+	seg[n].xaddr = G_GPA + G_CMD + (uint64_t)head * G_CMD_SLOT;
+	seg[n++].len = (uint32_t)len;
+	if (wlen) {
+		seg[n].xaddr = G_GPA + G_ACK + (uint64_t)head * 16;
+		seg[n].len = wlen;
+		seg[n++].flags = VDPASTATE_VRING_DESC_F_WRITE;
+	}
+	head = vds_vdrv_add(&g->drv, seg, n);
+	ck_assert_int_ge(head, 0);
+	return head;
+}
+
+static int guest_post(struct guest *g, const struct vdpastate_cvq_cmd *c)
+{
+	uint8_t wire[G_CMD_SLOT];
+	size_t w = vdpastate_cvq_cmd_wire_size(c);
+
+	ck_assert_uint_le(w, sizeof(wire));
+	ck_assert_uint_eq(vdpastate_cvq_cmd_encode(c, wire, sizeof(wire)), w);
+	return guest_post_raw(g, wire, w, 1);
+}
+
+static void guest_kick(struct guest *g)
+{
+	uint64_t one = 1;
+
+	vds_vdrv_want_calls(&g->drv, true);
+	vds_vdrv_publish(&g->drv);
+	ck_assert_int_eq(write(g->kick, &one, sizeof(one)), sizeof(one));
+}
+
+/* The ack of the next used entry, which must be head. */
+static uint8_t guest_ack(struct guest *g, int head)
+{
+	uint16_t id;
+	uint32_t len;
+
+	ck_assert_int_eq(vds_vdrv_get_used(&g->drv, &id, &len), 1);
+	ck_assert_int_eq(id, head);
+	ck_assert_uint_ge(len, 1);
+	vds_vdrv_free(&g->drv, id);
+	return g->ram[G_ACK + (size_t)head * 16];
+}
+
+static uint64_t test_features(struct side *s)
+{
+	uint64_t offered;
+
+	ck_assert_int_eq(vdpastate_transport_get_device_features(s->t, &offered), 0);
+	return offered & (VDS_TEST_FEATURES | RB(VERSION_1) |
+			  RB(ACCESS_PLATFORM) | RB(EVENT_IDX) |
+			  RB(INDIRECT_DESC));
+}
+
+static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	struct vdpastate_dev_guest_cvq c;
+
+	s->t = vdpastate_sim_new(&o);
+	ck_assert_ptr_nonnull(s->t);
+	s->sim = vdpastate_sim_from_transport(s->t);
+	s->dev = vdpastate_dev_open(s->t, d);
+	ck_assert_ptr_nonnull(s->dev);
+	ck_assert_int_eq(vdpastate_dev_start(s->dev, test_features(s)), 0);
+	guest_init(&s->g, test_features(s));
+	c = guest_cfg(&s->g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s->dev, &c), 0);
+}
+
+static void side_free(struct side *s)
+{
+	vdpastate_dev_free(s->dev);
+	vdpastate_transport_free(s->t);
+	guest_fini(&s->g);
+}
+
+static uint64_t sim_commands(struct side *s)
+{
+	VDPASTATE_OPTS(vdpastate_sim_stats, st);
+
+	ck_assert_int_eq(vdpastate_sim_get_stats(s->sim, &st), 0);
+	return st.cvq_commands;
+}
+
+static void assert_dev_equals_sim(struct side *s)
+{
+	struct vdpastate_netstate *x = vdpastate_sim_netstate(s->sim);
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert_msg(vdpastate_netstate_equal(x, vdpastate_dev_netstate(s->dev)),
+		      "tracked state differs from the device's");
+	vdpastate_netstate_free(x);
+}
+
+START_TEST(ok_err_and_refused)
+{
+	const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+	const uint8_t junk[4] = { 0xee, 0x01, 0, 0 };
+	struct vdpastate_cvq_cmd *c;
+	struct vdpastate_netstate *before;
+	struct side s;
+	uint8_t got[6];
+	uint64_t cmds;
+	int h;
+
+	side_new(&s, NULL);
+	/* OK: applied to the tracked state and the device. */
+	c = vdpastate_cvq_cmd_mac_addr_set(mac);
+	h = guest_post(&s.g, c);
+	vdpastate_cvq_cmd_free(c);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+	ck_assert_int_eq(vdpastate_netstate_mac(vdpastate_dev_netstate(s.dev), got),
+			 0);
+	ck_assert_mem_eq(got, mac, 6);
+	assert_dev_equals_sim(&s);
+
+	/* The device answers ERR: the guest gets ERR, nothing is applied. */
+	before = vdpastate_netstate_copy(vdpastate_dev_netstate(s.dev));
+	ck_assert_int_eq(vdpastate_sim_cvq_err(s.sim, true, VDPASTATE_CVQ_VLAN,
+					       VDPASTATE_SIM_ANY),
+			 0);
+	c = vdpastate_cvq_cmd_vlan_add(42);
+	h = guest_post(&s.g, c);
+	vdpastate_cvq_cmd_free(c);
+	guest_kick(&s.g);
+	cmds = sim_commands(&s);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	ck_assert_uint_eq(sim_commands(&s), cmds + 1);
+	ck_assert(vdpastate_netstate_equal(before, vdpastate_dev_netstate(s.dev)));
+	assert_dev_equals_sim(&s);
+	ck_assert_int_eq(vdpastate_sim_cvq_err(s.sim, false, 0, 0), 0);
+
+	/* Malformed and invalid commands never reach the device. */
+	h = guest_post_raw(&s.g, junk, sizeof(junk), 1);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	{
+		/* VLAN id 4096: the decoder refuses it. */
+		const uint8_t bad[4] = { VDPASTATE_CVQ_VLAN, 0, 0x00, 0x10 };
+
+		h = guest_post_raw(&s.g, bad, sizeof(bad), 1);
+		guest_kick(&s.g);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	}
+	ck_assert_uint_eq(sim_commands(&s), cmds + 1);
+	ck_assert(vdpastate_netstate_equal(before, vdpastate_dev_netstate(s.dev)));
+	vdpastate_netstate_free(before);
+
+	/* Several in one kick: answered in order; nothing waiting: 0. */
+	{
+		int hs[3];
+		unsigned int i;
+
+		for (i = 0; i < 3; i++) {
+			c = vdpastate_cvq_cmd_vlan_add((uint16_t)(100 + i));
+			hs[i] = guest_post(&s.g, c);
+			vdpastate_cvq_cmd_free(c);
+		}
+		guest_kick(&s.g);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 3);
+		for (i = 0; i < 3; i++)
+			ck_assert_int_eq(guest_ack(&s.g, hs[i]), NET_OK);
+		ck_assert_uint_eq(vdpastate_netstate_vlan_count(
+					  vdpastate_dev_netstate(s.dev)),
+				  3);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 0);
+	}
+	assert_dev_equals_sim(&s);
+	side_free(&s);
+}
+END_TEST
+
+/* A query's result reaches the guest after the ack byte. */
+START_TEST(query_result)
+{
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_notf_coal_vq_get(0);
+	struct vdpastate_cvq_cmd *set = vdpastate_cvq_cmd_notf_coal_vq_set(0, 16,
+									   250);
+	struct side s;
+	uint16_t id;
+	uint32_t len;
+	int h;
+
+	side_new(&s, NULL);
+	ck_assert_msg(vdpastate_netstate_features(vdpastate_dev_netstate(s.dev)) &
+			      FB(VQ_NOTF_COAL),
+		      "the simulated device should offer VQ_NOTF_COAL");
+	ck_assert_int_eq(vdpastate_dev_send(s.dev, set), 0);
+	{
+		uint8_t wire[64];
+		int w = vdpastate_cvq_cmd_encode(c, wire, sizeof(wire));
+
+		ck_assert_int_gt(w, 0);
+		h = guest_post_raw(&s.g, wire, (size_t)w, 9);
+	}
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(vds_vdrv_get_used(&s.g.drv, &id, &len), 1);
+	ck_assert_int_eq(id, h);
+	ck_assert_uint_eq(len, 9);
+	/* ack, then le32 max_packets and le32 max_usecs */
+	ck_assert_int_eq(s.g.ram[G_ACK + (size_t)h * 16], NET_OK);
+	ck_assert_int_eq(s.g.ram[G_ACK + (size_t)h * 16 + 1], 16);
+	ck_assert_int_eq(s.g.ram[G_ACK + (size_t)h * 16 + 5], 250);
+	vds_vdrv_free(&s.g.drv, id);
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_cvq_cmd_free(set);
+	side_free(&s);
+}
+END_TEST
+
+/* Random sequences: the tracked state equals the device's after each. */
+START_TEST(random_sequences)
+{
+	unsigned long n = vds_test_cases(200), k;
+	struct vds_rand r = vds_rand_seed(23);
+
+	for (k = 0; k < n; k++) {
+		struct side s;
+		unsigned int i, len = vds_rand(&r) % 24;
+
+		side_new(&s, NULL);
+		for (i = 0; i < len; i++) {
+			const struct vdpastate_netstate *ns =
+				vdpastate_dev_netstate(s.dev);
+			struct vdpastate_netstate *model = vdpastate_netstate_copy(ns);
+			struct vdpastate_cvq_cmd *c = vds_test_rand_cmd(&r, ns);
+			bool ok = vdpastate_netstate_apply(model, c) == 0;
+			int h = guest_post(&s.g, c);
+
+			guest_kick(&s.g);
+			ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+			ck_assert_int_eq(guest_ack(&s.g, h), ok ? NET_OK : NET_ERR);
+			if (ok)
+				ck_assert(vdpastate_netstate_equal(
+					model, vdpastate_dev_netstate(s.dev)));
+			vdpastate_cvq_cmd_free(c);
+			vdpastate_netstate_free(model);
+		}
+		assert_dev_equals_sim(&s);
+		side_free(&s);
+	}
+}
+END_TEST
+
+/* No answer: -ETIMEDOUT, the guest gets ERR, the state is unchanged. */
+START_TEST(timeout)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 20);
+	struct vdpastate_netstate *before;
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_vlan_add(7);
+	struct side s;
+	int h;
+
+	side_new(&s, &d);
+	before = vdpastate_netstate_copy(vdpastate_dev_netstate(s.dev));
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+	h = guest_post(&s.g, c);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "VLAN_ADD"));
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	ck_assert(vdpastate_netstate_equal(before, vdpastate_dev_netstate(s.dev)));
+	vdpastate_netstate_free(before);
+	vdpastate_cvq_cmd_free(c);
+	side_free(&s);
+}
+END_TEST
+
+/*
+ * _i: how the guest breaks its ring: 0 no writable ack byte, 1 a buffer
+ * that starts in guest memory and ends outside it (CVE-2018-1059), 2 an
+ * avail index that jumps by more than the ring.
+ */
+START_TEST(broken_guest_ring)
+{
+	const uint8_t promisc[3] = { VDPASTATE_CVQ_RX, VDPASTATE_CVQ_RX_PROMISC, 1 };
+	struct vdpastate_dev_guest_cvq c;
+	struct side s;
+	uint64_t cmds;
+	int h;
+
+	side_new(&s, NULL);
+	cmds = sim_commands(&s);
+	if (_i == 0) {
+		guest_post_raw(&s.g, promisc, sizeof(promisc), 0);
+		guest_kick(&s.g);
+	} else if (_i == 1) {
+		struct vds_desc *d;
+
+		h = guest_post_raw(&s.g, promisc, sizeof(promisc), 1);
+		d = (struct vds_desc *)(s.g.ram + G_DESC) + h;
+		d->addr = G_GPA + G_SIZE - 2; /* 3 bytes: one past the end */
+		guest_kick(&s.g);
+	} else {
+		guest_kick(&s.g);
+		((struct vds_avail *)(s.g.ram + G_AVAIL))->idx = G_NUM + 1;
+	}
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -VDPASTATE_EGUEST);
+	/* Disabled until set again; nothing reached the device. */
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -VDPASTATE_EGUEST);
+	ck_assert_uint_eq(sim_commands(&s), cmds);
+	/* The handle's own control ring still works. */
+	{
+		struct vdpastate_cvq_cmd *cmd = vdpastate_cvq_cmd_vlan_add(9);
+
+		ck_assert_int_eq(vdpastate_dev_send(s.dev, cmd), 0);
+		vdpastate_cvq_cmd_free(cmd);
+	}
+	/* A fresh guest ring after a guest reset works again. */
+	guest_fini(&s.g);
+	guest_init(&s.g, test_features(&s));
+	c = guest_cfg(&s.g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &c), 0);
+	{
+		struct vdpastate_cvq_cmd *cmd = vdpastate_cvq_cmd_vlan_add(10);
+
+		h = guest_post(&s.g, cmd);
+		vdpastate_cvq_cmd_free(cmd);
+	}
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+	assert_dev_equals_sim(&s);
+	side_free(&s);
+}
+END_TEST
+
+/*
+ * The guest's ring position travels in the blob: the destination's guest
+ * (a copy of the source's memory, as RAM migration gives it) continues.
+ * _i: 0 full restore, 1 early restore.
+ */
+START_TEST(position_migrates)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	struct vdpastate_dev_guest_cvq c;
+	struct vdpastate_blob *b = vdpastate_blob_new();
+	struct vdpastate_transport *t2;
+	struct vdpastate_dev *d2;
+	struct guest g2;
+	struct side s;
+	uint16_t la, ui;
+	unsigned int i;
+	int h;
+
+	side_new(&s, NULL);
+	/* 21 commands: the 16-entry ring wraps once. */
+	for (i = 0; i < 21; i++) {
+		struct vdpastate_cvq_cmd *cmd = vdpastate_cvq_cmd_vlan_add(
+			(uint16_t)(200 + i));
+
+		h = guest_post(&s.g, cmd);
+		vdpastate_cvq_cmd_free(cmd);
+		guest_kick(&s.g);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+	}
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(s.dev, &la, &ui), 0);
+	ck_assert_uint_eq(la, 21);
+	ck_assert_uint_eq(ui, 21);
+	ck_assert_int_eq(vdpastate_dev_save(s.dev, b), 0);
+
+	/* Destination: guest memory copied, ring set up from position 0. */
+	t2 = vdpastate_sim_new(&o);
+	ck_assert_ptr_nonnull(t2);
+	d2 = vdpastate_dev_open(t2, NULL);
+	ck_assert_ptr_nonnull(d2);
+	guest_init(&g2, s.g.features);
+	memcpy(g2.ram, s.g.ram, G_SIZE);
+	vds_vdrv_fini(&g2.drv);
+	g2.drv = s.g.drv; /* the guest driver's own state, as in its RAM */
+	memset(&s.g.drv, 0, sizeof(s.g.drv));
+	g2.drv.desc = (void *)(g2.ram + G_DESC);
+	g2.drv.avail = (void *)(g2.ram + G_AVAIL);
+	g2.drv.used = (void *)(g2.ram + G_USED);
+	c = guest_cfg(&g2);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d2, &c), 0);
+	if (_i == 0) {
+		ck_assert_int_eq(vdpastate_dev_restore(d2, b), 0);
+	} else {
+		ck_assert_int_eq(vdpastate_dev_restore_begin(d2, b), 0);
+		ck_assert_int_eq(vdpastate_dev_restore_commit(d2, b), 0);
+	}
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d2, &la, &ui), 0);
+	ck_assert_uint_eq(la, 21);
+	ck_assert_uint_eq(ui, 21);
+	{
+		struct vdpastate_cvq_cmd *cmd = vdpastate_cvq_cmd_vlan_add(300);
+		uint64_t one = 1;
+
+		h = guest_post(&g2, cmd);
+		vdpastate_cvq_cmd_free(cmd);
+		vds_vdrv_want_calls(&g2.drv, true);
+		vds_vdrv_publish(&g2.drv);
+		ck_assert_int_eq(write(g2.kick, &one, sizeof(one)), sizeof(one));
+	}
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(d2), 1);
+	ck_assert_int_eq(guest_ack(&g2, h), NET_OK);
+	ck_assert_uint_eq(vdpastate_netstate_vlan_count(vdpastate_dev_netstate(d2)),
+			  22);
+	{
+		uint64_t v;
+
+		/* The guest asked for notifications: its call fd fired. */
+		ck_assert_int_eq(read(g2.call, &v, sizeof(v)), sizeof(v));
+	}
+	vdpastate_blob_free(b);
+	vdpastate_dev_free(d2);
+	vdpastate_transport_free(t2);
+	guest_fini(&g2);
+	side_free(&s);
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o);
+	struct vdpastate_transport *t = vdpastate_sim_new(&o);
+	struct vdpastate_dev *d = vdpastate_dev_open(t, NULL);
+	struct vdpastate_dev_guest_cvq c, bad;
+	struct guest g;
+	uint16_t la = 77, ui = 77;
+
+	guest_init(&g, 0);
+	c = guest_cfg(&g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(NULL, &c), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(NULL), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(d), -ENOENT);
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d, &la, &ui), -ENOENT);
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d, NULL, &ui), -EINVAL);
+	bad = c;
+	bad.num = 0;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EINVAL);
+	bad.num = 12;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EINVAL);
+	bad = c;
+	bad.desc += 8;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EINVAL);
+	bad = c;
+	bad.used = G_GPA + G_SIZE - 8; /* the used ring leaves guest memory */
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EFAULT);
+	bad = c;
+	bad.mem = NULL;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EINVAL);
+	bad = c;
+	bad.reserved0 = 1;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EINVAL);
+	bad = c;
+	bad.kick_fd = -2;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EBADF);
+	bad = c;
+	bad.sz = 1;
+	ck_assert_int_lt(vdpastate_dev_set_guest_cvq(d, &bad), 0);
+	/* None of those set anything. */
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d, &la, &ui), -ENOENT);
+	ck_assert_uint_eq(la, 77);
+	/* Set, but the device is not started. */
+	c.last_avail_idx = c.used_idx = 5;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &c), 0);
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d, &la, &ui), 0);
+	ck_assert_uint_eq(la, 5);
+	ck_assert_uint_eq(ui, 5);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(d), -ENOENT);
+	/* A bad replacement keeps the one set. */
+	bad = c;
+	bad.num = 3;
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, &bad), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d, &la, &ui), 0);
+	ck_assert_uint_eq(la, 5);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(d, NULL), 0);
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(d, &la, &ui), -ENOENT);
+	vdpastate_dev_free(d);
+	vdpastate_transport_free(t);
+	guest_fini(&g);
+}
+END_TEST
+
+Suite *guestcvq_suite(void)
+{
+	Suite *s = suite_create("guestcvq");
+	TCase *tc = tcase_create("guestcvq");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, ok_err_and_refused);
+	tcase_add_test(tc, query_result);
+	tcase_add_test(tc, timeout);
+	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);
+	tcase_add_loop_test(tc, position_migrates, 0, 2);
+	tcase_add_test(tc, random_sequences);
+	suite_add_tcase(s, tc);
+	return s;
+}
