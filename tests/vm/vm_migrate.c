@@ -2,20 +2,21 @@
 /*
  * tests/vm/vm_migrate.c - VM case 5: a live migration from vdpa0 to vdpa1
  * inside the test kernel, through the device handle.  The source handle
- * starts vdpa0 with the features the library negotiates, sets a MAC
- * through its control queue, and the guest passes frames on the data
- * queues (the device works on the guest's rings directly, given to the
- * handle with vdpastate_dev_set_vring()).  Then the source is suspended
- * and saved, the blob goes through its wire form, vdpa1 is checked
- * (the report must be empty) and restored, netlink must show the MAC on
- * vdpa1, and traffic continues there with the ring indexes going on
- * from the saved bases (past the 16-bit wrap with the default count).
+ * starts vdpa0 with the features the library negotiates, the guest sets
+ * a MAC on its control queue (which the handle shadows) and passes
+ * frames on the data queues (the device works on the guest's rings
+ * directly, given to the handle with vdpastate_dev_set_vring()).  Then
+ * the source is suspended and saved, the blob goes through its wire
+ * form, vdpa1 is checked (the report must be empty) and restored,
+ * netlink must show the MAC on vdpa1, the guest's control queue goes on
+ * from where it stopped (another MAC), and traffic continues with the
+ * ring indexes going on from the saved bases (past the 16-bit wrap with
+ * the default count).
  *
  * Usage: vm_migrate [FRAMES]   (frames before and after the move, 40000)
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,11 +33,6 @@
 #define MEM_SIZE VMT_GUEST_SIZE(RING)
 #define F(b) ((uint64_t)1 << (b))
 #define GUEST_F F(VDPASTATE_F_VERSION_1)
-/* All that 6.1's vdpa_sim_net offers but the legacy ANY_LAYOUT. */
-#define DEV_F                                                              \
-	(F(VDPASTATE_F_VERSION_1) | F(VDPASTATE_F_ACCESS_PLATFORM) |       \
-	 F(VDPASTATE_NET_F_MAC) | F(VDPASTATE_NET_F_MTU) |                 \
-	 F(VDPASTATE_NET_F_CTRL_VQ) | F(VDPASTATE_NET_F_CTRL_MAC_ADDR))
 
 /* One end of the migration: a vDPA device and the handle on it. */
 struct side {
@@ -51,9 +47,11 @@ struct side {
 
 static char why[1024];
 
-/* Create the device, open the handle, give it the guest's data rings. */
+/* Create the device, open the handle, give it the guest's data rings
+ * and control queue. */
 static int side_open(struct side *s, const uint8_t mac[6],
-		     const struct vmt_guest *g)
+		     const struct vmt_guest *g,
+		     const struct vdpastate_dev_guest_cvq *gc)
 {
 	unsigned int q;
 
@@ -86,6 +84,11 @@ static int side_open(struct side *s, const uint8_t mac[6],
 			return -1;
 		}
 	}
+	if (vdpastate_dev_set_guest_cvq(s->dev, gc)) {
+		snprintf(why, sizeof(why), "set_guest_cvq: %s",
+			 vdpastate_last_error());
+		return -1;
+	}
 	return 0;
 }
 
@@ -100,7 +103,7 @@ static int side_up(struct side *s, const struct vmt_guest *g,
 		   const struct vdpastate_blob *blob)
 {
 	int r = blob ? vdpastate_dev_restore(s->dev, blob)
-		     : vdpastate_dev_start(s->dev, DEV_F);
+		     : vdpastate_dev_start(s->dev, VMT_SIM_F);
 
 	if (r) {
 		snprintf(why, sizeof(why), "%s: %s: %d (%s)", s->name,
@@ -234,6 +237,29 @@ static int mac_is(const char *check, struct side *s, const uint8_t mac[6],
 			s->name, vmt_mac_str(mac, a), what);
 }
 
+/* The guest sets mac on its control queue: the answer must be OK. */
+static int guest_mac(const char *check, struct side *s, struct vmt_guest *g,
+		     const uint8_t mac[6])
+{
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_mac_addr_set(mac);
+	uint8_t ack = 0xff;
+	int r = -1;
+	char m[18];
+
+	if (!c)
+		snprintf(why, sizeof(why), "out of memory");
+	else if (vmt_guest_cvq_send(g, s->dev, c, &ack, why, sizeof(why)))
+		; /* why says it */
+	else if (ack != 0)
+		snprintf(why, sizeof(why), "%s: the guest's MAC_ADDR_SET %s "
+					   "answered 0x%02x",
+			 s->name, vmt_mac_str(mac, m), ack);
+	else
+		r = 0;
+	vdpastate_cvq_cmd_free(c);
+	return r ? vmt_fail(check, "%s", why) : 0;
+}
+
 static int traffic(const char *check, struct side *s, struct vmt_guest *g,
 		   uint64_t first, uint64_t n)
 {
@@ -258,33 +284,41 @@ int main(int argc, char **argv)
 	struct side dst = { .name = "vdpa1", .fds = { { -1, -1 }, { -1, -1 } } };
 	struct vdpastate_blob *blob = NULL, *recv = NULL, *after = NULL;
 	struct vdpastate_dev_report *rep = NULL;
-	struct vmt_guest g = { 0 };
+	static const uint8_t mac2[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xf0 };
+	struct vmt_guest g = { .cvq_kick = -1, .cvq_call = -1 };
+	struct vdpastate_dev_guest_cvq gc;
+	struct vdpastate_mem *table = vdpastate_mem_new();
 	uint8_t *mem = aligned_alloc(PAGE, MEM_SIZE);
+	uint16_t la = 0, ui = 0;
 	uint64_t offered = 0;
 	uint16_t base[2] = { 0, 0 };
 	long wire_len = 0;
-	char m[18];
 	int r;
 
 	vmt_case("migrate");
-	if (!mem || vmt_guest_init(&g, mem, GPA, RING, GUEST_F, why,
-				   sizeof(why))) {
-		vmt_fail("setup", "%s", mem ? why : "out of memory");
+	if (!mem || !table) {
+		vmt_fail("setup", "out of memory");
 		goto out;
 	}
-	if (side_open(&src, mac0, &g) || side_open(&dst, mac1, &g)) {
+	if (vdpastate_mem_add(table, GPA, MEM_SIZE, mem, 0)) {
+		vmt_fail("setup", "mem_add: %s", vdpastate_last_error());
+		goto out;
+	}
+	if (vmt_guest_init(&g, mem, GPA, RING, GUEST_F, why, sizeof(why)) ||
+	    vmt_guest_cvq_init(&g, table, &gc, why, sizeof(why)) ||
+	    side_open(&src, mac0, &g, &gc) || side_open(&dst, mac1, &g, &gc)) {
 		vmt_fail("setup", "%s", why);
 		goto out;
 	}
 	r = vdpastate_transport_get_device_features(src.t, &offered);
-	if (r || (offered & DEV_F) != DEV_F) {
+	if (r || (offered & VMT_SIM_F) != VMT_SIM_F) {
 		vmt_fail("setup", "vdpa0 offers 0x%" PRIx64 " (%d), the case "
 				  "needs 0x%" PRIx64,
-			 offered, r, DEV_F);
+			 offered, r, VMT_SIM_F);
 		goto out;
 	}
 	vmt_pass("setup", "vdpa0 %s, vdpa1 %s; handles with rx and tx on the "
-			  "guest's rings of %u",
+			  "guest's rings of %u and the guest's control queue",
 		 src.path, dst.path, RING);
 
 	/* Source: start, MAC through the control queue, traffic. */
@@ -294,20 +328,10 @@ int main(int argc, char **argv)
 	}
 	vmt_pass("start", "vdpa0 started with features 0x%" PRIx64 "; guest "
 			  "memory mapped at IOVA 0x%llx after the start",
-		 DEV_F, GPA);
-	{
-		struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_mac_addr_set(newmac);
-
-		r = c ? vdpastate_dev_send(src.dev, c) : -ENOMEM;
-		vdpastate_cvq_cmd_free(c);
-		if (r) {
-			vmt_fail("mac-set", "MAC_ADDR_SET %s: %d (%s)",
-				 vmt_mac_str(newmac, m), r, vdpastate_last_error());
-			goto out;
-		}
-	}
-	if (mac_is("mac-set", &src, newmac, "after MAC_ADDR_SET on the "
-					    "control queue"))
+		 VMT_SIM_F, GPA);
+	if (guest_mac("mac-set", &src, &g, newmac) ||
+	    mac_is("mac-set", &src, newmac, "after the guest's MAC_ADDR_SET "
+					    "answered OK"))
 		goto out;
 	memcpy(g.mac, newmac, 6);
 	if (traffic("traffic-source", &src, &g, 0, n))
@@ -367,7 +391,20 @@ int main(int argc, char **argv)
 						 "52:54:00:12:34:57)"))
 		goto out;
 
-	/* Traffic continues where it stopped. */
+	/* The guest's control queue and its traffic continue. */
+	if (vdpastate_dev_guest_cvq_state(dst.dev, &la, &ui) || la != 1 ||
+	    ui != 1) {
+		vmt_fail("guest-cvq", "vdpa1's guest control ring at avail %u, "
+				      "used %u; the guest sent 1 command",
+			 la, ui);
+		goto out;
+	}
+	if (guest_mac("guest-cvq", &dst, &g, mac2) ||
+	    mac_is("guest-cvq", &dst, mac2, "after the guest's second "
+					    "MAC_ADDR_SET, the first on vdpa1, "
+					    "on the restored control ring"))
+		goto out;
+	memcpy(g.mac, mac2, 6);
 	if (traffic("traffic-dest", &dst, &g, n, n))
 		goto out;
 	after = save(&dst);
@@ -399,6 +436,7 @@ out:
 	side_close(&dst);
 	side_close(&src);
 	vmt_guest_fini(&g);
+	vdpastate_mem_free(table);
 	free(mem);
 	return vmt_exit();
 }

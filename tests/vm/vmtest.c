@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libvdpastate/cvq.h>
+#include <libvdpastate/dev.h>
 #include <libvdpastate/mgmt.h>
 #include <libvdpastate/transport.h>
 
@@ -217,6 +219,16 @@ int vmt_negotiate(struct vdpastate_transport *t, uint64_t features, char *why,
 
 /* ------------------------------------------------------------ guest driver */
 
+/* The control queue's place in the block (between the data rings and
+ * the data buffers at 0x10000). */
+#define CVQ_AT 0x4000u
+#define CVQ_AVAIL 0x400u
+#define CVQ_USED 0x800u
+#define CVQ_CMDS (CVQ_AT + 0x1000u)
+#define CVQ_CMD_SLOT 128u
+#define CVQ_ACKS (CVQ_CMDS + VMT_CVQ_NUM * CVQ_CMD_SLOT)
+#define CVQ_ACK_SLOT 16u
+
 int vmt_guest_init(struct vmt_guest *g, uint8_t *host, uint64_t gpa,
 		   uint16_t num, uint64_t features, char *why, size_t why_len)
 {
@@ -227,12 +239,13 @@ int vmt_guest_init(struct vmt_guest *g, uint8_t *host, uint64_t gpa,
 	g->host = host;
 	g->gpa = gpa;
 	g->num = num;
+	g->cvq_kick = g->cvq_call = -1;
 	if (num > 128 || num & (num - 1)) {
 		snprintf(why, why_len, "guest ring size %u: not a power of two "
 				       "up to 128", num);
 		return -1;
 	}
-	memset(host, 0, 0x4000);
+	memset(host, 0, 0x10000); /* rings and control buffers */
 	for (i = 0; i < 2; i++) {
 		struct vmt_gq *q = &g->q[i];
 		uint8_t *ring;
@@ -257,6 +270,92 @@ void vmt_guest_fini(struct vmt_guest *g)
 		vds_vdrv_fini(&g->q[1].drv);
 	}
 	g->num = 0;
+	if (g->cvq_live)
+		vds_vdrv_fini(&g->cvq);
+	g->cvq_live = false;
+	if (g->cvq_kick >= 0)
+		close(g->cvq_kick);
+	if (g->cvq_call >= 0)
+		close(g->cvq_call);
+	g->cvq_kick = g->cvq_call = -1;
+}
+
+int vmt_guest_cvq_init(struct vmt_guest *g, const struct vdpastate_mem *mem,
+		       struct vdpastate_dev_guest_cvq *gc, char *why,
+		       size_t why_len)
+{
+	uint64_t ring = g->gpa + CVQ_AT;
+	uint8_t *h = vmt_guest_host(g, ring);
+
+	LTRY(vds_vdrv_init(&g->cvq, VMT_CVQ_NUM,
+			   (uint64_t)1 << VDPASTATE_F_VERSION_1, h,
+			   h + CVQ_AVAIL, h + CVQ_USED));
+	g->cvq_live = true;
+	g->cvq_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	g->cvq_call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (g->cvq_kick < 0 || g->cvq_call < 0) {
+		snprintf(why, why_len, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	memset(gc, 0, sizeof(*gc));
+	gc->sz = sizeof(*gc);
+	gc->mem = mem;
+	gc->desc = ring;
+	gc->avail = ring + CVQ_AVAIL;
+	gc->used = ring + CVQ_USED;
+	gc->num = VMT_CVQ_NUM;
+	gc->kick_fd = g->cvq_kick;
+	gc->call_fd = g->cvq_call;
+	return 0;
+}
+
+int vmt_guest_cvq_send(struct vmt_guest *g, struct vdpastate_dev *dev,
+		       const struct vdpastate_cvq_cmd *cmd, uint8_t *ack,
+		       char *why, size_t why_len)
+{
+	const char *name = vdpastate_cvq_cmd_name(cmd);
+	uint16_t head = g->cvq.free_head, id;
+	uint64_t cmd_gpa = g->gpa + CVQ_CMDS + (uint64_t)head * CVQ_CMD_SLOT;
+	uint64_t ack_gpa = g->gpa + CVQ_ACKS + (uint64_t)head * CVQ_ACK_SLOT;
+	uint64_t one = 1, v = 0;
+	struct vds_seg s[2];
+	uint32_t len;
+	int n, r;
+
+	n = vdpastate_cvq_cmd_encode(cmd, vmt_guest_host(g, cmd_gpa),
+				     CVQ_CMD_SLOT);
+	LTRY(n);
+	*vmt_guest_host(g, ack_gpa) = 0xff;
+	vds_seg_set(&s[0], cmd_gpa, cmd_gpa, 0, (uint64_t)n, false);
+	vds_seg_set(&s[1], ack_gpa, ack_gpa, 0, 1, true);
+	LTRY(vds_vdrv_add(&g->cvq, s, 2));
+	vds_vdrv_publish(&g->cvq);
+	if (write(g->cvq_kick, &one, sizeof(one)) != sizeof(one)) {
+		snprintf(why, why_len, "guest kick: %s", strerror(errno));
+		return -1;
+	}
+	r = vdpastate_dev_handle_guest_cvq(dev);
+	if (r != 1) {
+		snprintf(why, why_len, "%s: handle_guest_cvq answered %d "
+				       "command(s) (%s), expected 1",
+			 name, r, r < 0 ? vdpastate_last_error() : "-");
+		return -1;
+	}
+	if (read(g->cvq_call, &v, sizeof(v)) != sizeof(v)) {
+		snprintf(why, why_len, "%s: the guest's call was not signalled",
+			 name);
+		return -1;
+	}
+	r = vds_vdrv_get_used(&g->cvq, &id, &len);
+	if (r != 1 || id != head || len < 1) {
+		snprintf(why, why_len, "%s: the guest's used ring: %d, id %u "
+				       "(posted %u), length %u",
+			 name, r, r == 1 ? id : 0, head, r == 1 ? len : 0);
+		return -1;
+	}
+	vds_vdrv_free(&g->cvq, id);
+	*ack = *vmt_guest_host(g, ack_gpa);
+	return 0;
 }
 
 uint8_t *vmt_guest_host(const struct vmt_guest *g, uint64_t gpa)

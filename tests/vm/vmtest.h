@@ -10,10 +10,13 @@
 #ifndef VDS_VMTEST_H
 #define VDS_VMTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <libvdpastate/common.h>
+#include <libvdpastate/cvq.h>
+#include <libvdpastate/vring.h>
 
 #include "ring.h"
 
@@ -21,6 +24,16 @@
 #define VMT_MAC0 { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }
 #define VMT_MAC1 { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 }
 #define VMT_MGMTDEV "vdpasim_net"
+
+/* What the library negotiates with 6.1's vdpa_sim_net: all it offers but
+ * the legacy ANY_LAYOUT. */
+#define VMT_SIM_F                                                          \
+	(VDPASTATE_NET_FBIT(VDPASTATE_F_VERSION_1) |                       \
+	 VDPASTATE_NET_FBIT(VDPASTATE_F_ACCESS_PLATFORM) |                 \
+	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_MAC) |                         \
+	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_MTU) |                         \
+	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_CTRL_VQ) |                     \
+	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_CTRL_MAC_ADDR))
 
 /* Print one result line; returns 0 for a pass, -1 for a failure. */
 int vmt_result(const char *check, int failed, const char *fmt, ...)
@@ -105,6 +118,11 @@ struct vmt_guest {
 	uint16_t num;    /* ring size */
 	struct vmt_gq q[2];
 	uint8_t mac[6];  /* where the guest sends its frames */
+	/* The control queue (vmt_guest_cvq_init()): its driver half, and
+	 * the guest's kick and call eventfds toward the device handle. */
+	struct vds_vdrv cvq;
+	bool cvq_live;
+	int cvq_kick, cvq_call;
 };
 
 /*
@@ -125,6 +143,33 @@ struct vmt_link {
 int vmt_guest_init(struct vmt_guest *g, uint8_t *host, uint64_t gpa,
 		   uint16_t num, uint64_t features, char *why, size_t why_len);
 void vmt_guest_fini(struct vmt_guest *g);
+
+/*
+ * The guest's control queue in the same block: a ring of VMT_CVQ_NUM at
+ * gpa + 0x4000, command buffers and acks behind it (in the gap before the
+ * data buffers), eventfds for its kick and call.  *gc receives what
+ * vdpastate_dev_set_guest_cvq() needs, with mem the memory table that
+ * holds the block.  0 or -1 with the reason in why.
+ */
+#define VMT_CVQ_NUM 16u
+struct vdpastate_mem;
+struct vdpastate_dev;
+struct vdpastate_dev_guest_cvq;
+struct vdpastate_cvq_cmd;
+int vmt_guest_cvq_init(struct vmt_guest *g, const struct vdpastate_mem *mem,
+		       struct vdpastate_dev_guest_cvq *gc, char *why,
+		       size_t why_len);
+
+/*
+ * The guest sends cmd on its control queue and kicks; the VMM lets dev
+ * handle it (vdpastate_dev_handle_guest_cvq() must answer exactly one
+ * command and signal the guest's call); the guest takes the answer into
+ * *ack (0 VIRTIO_NET_OK, 1 VIRTIO_NET_ERR).  0 or -1 with the reason in
+ * why.
+ */
+int vmt_guest_cvq_send(struct vmt_guest *g, struct vdpastate_dev *dev,
+		       const struct vdpastate_cvq_cmd *cmd, uint8_t *ack,
+		       char *why, size_t why_len);
 
 /* Host address of a guest-physical address in the block. */
 uint8_t *vmt_guest_host(const struct vmt_guest *g, uint64_t gpa);
