@@ -93,31 +93,33 @@ static int side_open(struct side *s, const uint8_t mac[6],
 }
 
 /*
- * Start the device (blob NULL) or restore blob onto it, then map guest
- * memory into its address space 0 at IOVA = GPA (the device works on the
- * guest's rings and buffers).  The map comes after: the handle resets
- * the device, and 6.1's vdpa_sim empties its IOTLB on reset while
- * vhost-vdpa keeps its own record of the range.
+ * Map guest memory into the device's address space 0 at IOVA = GPA (the
+ * device works on the guest's rings and buffers), then start the device
+ * (blob NULL) or restore blob onto it: the order a VMM uses.  The handle
+ * resets the device, and 6.1's vdpa_sim empties its IOTLB on reset while
+ * vhost-vdpa keeps its record of the range; the traffic afterwards shows
+ * that the transport put the mapping back.
  */
 static int side_up(struct side *s, const struct vmt_guest *g,
 		   const struct vdpastate_blob *blob)
 {
-	int r = blob ? vdpastate_dev_restore(s->dev, blob)
-		     : vdpastate_dev_start(s->dev, VMT_SIM_F);
+	int r = vdpastate_transport_dma_map(s->t, 0, GPA, MEM_SIZE, g->host,
+					    VDPASTATE_DMA_READ |
+						    VDPASTATE_DMA_WRITE);
 
-	if (r) {
-		snprintf(why, sizeof(why), "%s: %s: %d (%s)", s->name,
-			 blob ? "restore" : "start", r, vdpastate_last_error());
-		return -1;
-	}
-	r = vdpastate_transport_dma_map(s->t, 0, GPA, MEM_SIZE, g->host,
-					VDPASTATE_DMA_READ | VDPASTATE_DMA_WRITE);
 	if (r) {
 		snprintf(why, sizeof(why), "%s: map guest memory: %d (%s)",
 			 s->name, r, vdpastate_last_error());
 		return -1;
 	}
 	s->mapped = true;
+	r = blob ? vdpastate_dev_restore(s->dev, blob)
+		 : vdpastate_dev_start(s->dev, VMT_SIM_F);
+	if (r) {
+		snprintf(why, sizeof(why), "%s: %s: %d (%s)", s->name,
+			 blob ? "restore" : "start", r, vdpastate_last_error());
+		return -1;
+	}
 	return 0;
 }
 
@@ -327,7 +329,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vmt_pass("start", "vdpa0 started with features 0x%" PRIx64 "; guest "
-			  "memory mapped at IOVA 0x%llx after the start",
+			  "memory mapped at IOVA 0x%llx before the start",
 		 VMT_SIM_F, GPA);
 	if (guest_mac("mac-set", &src, &g, newmac) ||
 	    mac_is("mac-set", &src, newmac, "after the guest's MAC_ADDR_SET "
