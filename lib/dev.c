@@ -496,19 +496,21 @@ struct reply {
 };
 
 /*
- * Post cmds[0..n) in batches of what the ring and buffer area hold, one
- * kick per batch, and check every answer.  With rep (n must be 1), the
- * answer is returned there instead of checked.  what names the operation
- * in messages.
+ * Post cmds[0..n) in batches of what the ring and buffer area hold (or
+ * cvq_max_inflight), one kick per batch, and check every answer: the
+ * first that is not OK fails with -EIO naming the command.  With rep
+ * (n entries), the answers are returned there instead of checked, and
+ * no batch is posted after one with an answer that is not OK; *answered
+ * then receives how many commands were answered.  what names the
+ * operation in messages.
  */
 static int post_cmds(struct vdpastate_dev *dev, const char *what,
 		     const struct vdpastate_cvq_cmd *const *cmds, size_t n,
-		     struct reply *rep)
+		     struct reply *rep, size_t *answered)
 {
-	uint32_t len0 = 0;
-
 	unsigned int per = dev->cvq_num / 2;
 	uint16_t *slot_of = NULL;
+	uint32_t *len_of = NULL;
 	bool *done = NULL;
 	size_t i = 0;
 	int err = 0;
@@ -520,9 +522,12 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 	if (dev->cvq >= dev->nvq)
 		return vds_fail(-VDPASTATE_EINCOMPAT, "%s: %zu control commands "
 				"but CTRL_VQ is not negotiated", what, n);
+	if (answered)
+		*answered = 0;
 	slot_of = calloc(dev->cvq_num, sizeof(*slot_of));
 	done = calloc(per, sizeof(*done));
-	if (!slot_of || !done) {
+	len_of = calloc(per, sizeof(*len_of));
+	if (!slot_of || !done || !len_of) {
 		err = vds_fail(-ENOMEM, "%s: out of memory", what);
 		goto out;
 	}
@@ -574,7 +579,7 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 			goto out;
 		dev->st.cvq_batches++;
 		dev->st.cvq_commands += cnt;
-		err = wait_used(dev, cnt, slot_of, done, rep ? &len0 : NULL,
+		err = wait_used(dev, cnt, slot_of, done, len_of,
 				now_ns() + (uint64_t)dev->timeout_ms * 1000000);
 		if (err == -ETIMEDOUT) {
 			char d[64];
@@ -590,13 +595,23 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 		if (err)
 			goto out;
 		if (rep) {
-			memcpy(rep->b, ack_at(dev, 0), ACK_SLOT);
-			rep->len = len0 < ACK_SLOT ? len0 : ACK_SLOT;
-			if (rep->len == 0) {
-				rep->b[0] = 1; /* no ack written: ERR */
-				rep->len = 1;
+			bool all_ok = true;
+
+			for (k = 0; k < cnt; k++) {
+				struct reply *r = &rep[first + k];
+
+				memcpy(r->b, ack_at(dev, (unsigned int)k), ACK_SLOT);
+				r->len = len_of[k] < ACK_SLOT ? len_of[k] : ACK_SLOT;
+				if (r->len == 0) {
+					r->b[0] = 1; /* no ack written: ERR */
+					r->len = 1;
+				}
+				all_ok &= r->b[0] == NET_OK;
 			}
-			break;
+			*answered = i;
+			if (!all_ok)
+				break;
+			continue;
 		}
 		for (k = 0; k < cnt; k++) {
 			const struct vdpastate_cvq_cmd *c = cmds[first + k];
@@ -615,6 +630,7 @@ static int post_cmds(struct vdpastate_dev *dev, const char *what,
 out:
 	free(slot_of);
 	free(done);
+	free(len_of);
 	return err;
 }
 
@@ -1040,7 +1056,7 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	dev->begun = NULL;
 	err = setup(dev, vdpastate_netstate_features(ns), vr, what);
 	if (!err)
-		err = post_cmds(dev, what, cmds, n, NULL);
+		err = post_cmds(dev, what, cmds, n, NULL, NULL);
 	if (!err && enable)
 		err = enable_data(dev);
 	if (!err && enable)
@@ -1104,32 +1120,93 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 	return 0;
 }
 
+static int send_list(struct vdpastate_dev *dev, const char *what,
+		     const struct vdpastate_cvq_cmd *const *cmds, size_t n,
+		     size_t *answered)
+{
+	struct vdpastate_netstate *check = NULL, *ns = NULL;
+	struct reply *rep = NULL;
+	size_t i, got = 0;
+	int err = 0;
+
+	if (answered)
+		*answered = 0;
+	if (!dev || (!cmds && n))
+		return vds_fail(-EINVAL, "%s: NULL argument", what);
+	for (i = 0; i < n; i++)
+		if (!cmds[i])
+			return vds_fail(-EINVAL, "%s: command %zu is NULL", what, i);
+	if (!dev->up || !dev->ns)
+		return vds_fail(-ENOENT, "%s: the device is not started", what);
+	if (dev->cvq >= dev->nvq)
+		return vds_fail(-VDPASTATE_EFEATURE, "%s: CTRL_VQ not negotiated",
+				what);
+	if (n == 0)
+		return 0;
+	/* The whole list must be acceptable before anything is sent. */
+	check = vdpastate_netstate_copy(dev->ns);
+	ns = vdpastate_netstate_copy(dev->ns);
+	rep = calloc(n, sizeof(*rep));
+	if (!check || !ns || !rep) {
+		err = vds_fail(-ENOMEM, "%s: out of memory", what);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((err = vdpastate_netstate_apply(check, cmds[i]))) {
+			char d[64];
+
+			cmd_desc(cmds[i], d, sizeof(d));
+			err = vds_fail(err, "%s: command %zu (%s) refused, nothing "
+				       "sent: %s", what, i, d,
+				       vdpastate_last_error());
+			goto out;
+		}
+	err = post_cmds(dev, what, cmds, n, rep, &got);
+	/* What the device acknowledged is the state, even after a failure. */
+	for (i = 0; i < got; i++)
+		if (rep[i].b[0] == NET_OK && vdpastate_netstate_apply(ns, cmds[i]))
+			vds_log(VDPASTATE_LOG_WARN, "%s: the device acknowledged "
+				"command %zu, which the state model refuses "
+				"after an earlier refusal: %s", what, i,
+				vdpastate_last_error());
+	vdpastate_netstate_free(dev->ns);
+	dev->ns = ns;
+	ns = NULL;
+	if (answered)
+		*answered = got;
+	if (err)
+		goto out;
+	for (i = 0; i < got; i++)
+		if (rep[i].b[0] != NET_OK) {
+			char d[64];
+
+			cmd_desc(cmds[i], d, sizeof(d));
+			err = vds_fail(-EIO, "%s: %s: device answered %s", what, d,
+				       rep[i].b[0] == 1 ? "VIRTIO_NET_ERR"
+							: "no valid ack");
+			break;
+		}
+out:
+	vdpastate_netstate_free(check);
+	vdpastate_netstate_free(ns);
+	free(rep);
+	return err;
+}
+
 VDPASTATE_API int vdpastate_dev_send(struct vdpastate_dev *dev,
 				     const struct vdpastate_cvq_cmd *cmd)
 {
-	struct vdpastate_netstate *copy;
-	int err;
-
-	if (!dev || !cmd)
+	if (!cmd)
 		return vds_fail(-EINVAL, "send: NULL argument");
-	if (!dev->up || !dev->ns)
-		return vds_fail(-ENOENT, "send: the device is not started");
-	if (dev->cvq >= dev->nvq)
-		return vds_fail(-VDPASTATE_EFEATURE, "send: CTRL_VQ not negotiated");
-	copy = vdpastate_netstate_copy(dev->ns);
-	if (!copy)
-		return vds_fail(-ENOMEM, "send: out of memory");
-	if ((err = vdpastate_netstate_apply(copy, cmd))) {
-		vdpastate_netstate_free(copy);
-		return err;
-	}
-	if ((err = post_cmds(dev, "send", &cmd, 1, NULL))) {
-		vdpastate_netstate_free(copy);
-		return err;
-	}
-	vdpastate_netstate_free(dev->ns);
-	dev->ns = copy;
-	return 0;
+	return send_list(dev, "send", &cmd, 1, NULL);
+}
+
+VDPASTATE_API int
+vdpastate_dev_send_list(struct vdpastate_dev *dev,
+			const struct vdpastate_cvq_cmd *const *cmds, size_t n,
+			size_t *answered)
+{
+	return send_list(dev, "send_list", cmds, n, answered);
 }
 
 VDPASTATE_API const struct vdpastate_netstate *
@@ -1292,6 +1369,7 @@ static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
 	VDPASTATE_OPTS(vdpastate_netstate_config, c);
 	struct vdpastate_cvq_cmd *cmd = NULL;
 	struct vdpastate_netstate *copy = NULL;
+	size_t answered;
 	int err;
 
 	rep->b[0] = 1; /* VIRTIO_NET_ERR */
@@ -1325,7 +1403,8 @@ static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	err = post_cmds(dev, "guest command",
-			(const struct vdpastate_cvq_cmd *const *)&cmd, 1, rep);
+			(const struct vdpastate_cvq_cmd *const *)&cmd, 1, rep,
+			&answered);
 	if (err) {
 		rep->b[0] = 1;
 		rep->len = 1;
@@ -1689,7 +1768,7 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	}
 	for (i = 0; i < n; i++)
 		cmds[i] = vdpastate_cvq_cmdlist_get(list, i);
-	if ((err = post_cmds(dev, what, cmds, n, NULL)))
+	if ((err = post_cmds(dev, what, cmds, n, NULL, NULL)))
 		goto fail;
 	for (q = 0; q < dev->ndata; q++) {
 		const struct vr_ent *b = vr_find(&vr, q, false);

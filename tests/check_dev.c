@@ -651,6 +651,108 @@ START_TEST(batches_fill_the_ring)
 }
 END_TEST
 
+/* The tracked state equals the device's own. */
+static void assert_dev_equals_sim(struct side *s)
+{
+	struct vdpastate_netstate *x = vdpastate_sim_netstate(s->sim);
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert(vdpastate_netstate_equal(x, vdpastate_dev_netstate(s->dev)));
+	vdpastate_netstate_free(x);
+}
+
+/* A list of commands, pipelined, against the device's own state. */
+START_TEST(send_list)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_ring_size = 16);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st0);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st);
+	VDPASTATE_OPTS(vdpastate_sim_stats, ss0);
+	VDPASTATE_OPTS(vdpastate_sim_stats, ss);
+	struct vdpastate_cvq_cmd *c[20];
+	struct vdpastate_netstate *before;
+	struct side s;
+	size_t i, answered = 99;
+	uint64_t f;
+
+	side_open(&s, &o, &d);
+	ck_assert_int_eq(vdpastate_transport_get_device_features(s.t, &f), 0);
+	ck_assert_int_eq(vdpastate_dev_start(s.dev, f & (VDS_TEST_FEATURES |
+							   RING_F)),
+			 0);
+	for (i = 0; i < 20; i++)
+		c[i] = vdpastate_cvq_cmd_vlan_add((uint16_t)(i + 1));
+	/* 20 commands, 8 a batch on a ring of 16: 3 kicks. */
+	ck_assert_int_eq(vdpastate_dev_get_stats(s.dev, &st0), 0);
+	ck_assert_int_eq(vdpastate_dev_send_list(s.dev,
+						 (const struct vdpastate_cvq_cmd *const *)c,
+						 20, &answered),
+			 0);
+	ck_assert_uint_eq(answered, 20);
+	ck_assert_int_eq(vdpastate_dev_get_stats(s.dev, &st), 0);
+	ck_assert_uint_eq(st.cvq_batches - st0.cvq_batches, 3);
+	ck_assert_uint_eq(vdpastate_netstate_vlan_count(vdpastate_dev_netstate(s.dev)),
+			  20);
+	assert_dev_equals_sim(&s);
+	for (i = 0; i < 20; i++)
+		vdpastate_cvq_cmd_free(c[i]);
+
+	/* One the state refuses (more pairs than the device has): nothing
+	 * is sent. */
+	for (i = 0; i < 20; i++)
+		c[i] = i == 5 ? vdpastate_cvq_cmd_mq_vq_pairs_set(PAIRS + 1)
+			      : vdpastate_cvq_cmd_vlan_add((uint16_t)(100 + i));
+	before = vdpastate_netstate_copy(vdpastate_dev_netstate(s.dev));
+	ck_assert_int_eq(vdpastate_sim_get_stats(s.sim, &ss0), 0);
+	ck_assert_int_lt(vdpastate_dev_send_list(s.dev,
+						 (const struct vdpastate_cvq_cmd *const *)c,
+						 20, &answered),
+			 0);
+	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "command 5"));
+	ck_assert_uint_eq(answered, 0);
+	ck_assert_int_eq(vdpastate_sim_get_stats(s.sim, &ss), 0);
+	ck_assert_uint_eq(ss.cvq_commands, ss0.cvq_commands);
+	ck_assert(vdpastate_netstate_equal(before, vdpastate_dev_netstate(s.dev)));
+	vdpastate_cvq_cmd_free(c[5]);
+
+	/* The device refuses command 5: its batch (0..7) is processed, the
+	 * OK ones applied, no later batch posted, -EIO names it. */
+	c[5] = vdpastate_cvq_cmd_rx_promisc(true);
+	ck_assert_int_eq(vdpastate_sim_cvq_err(s.sim, true, VDPASTATE_CVQ_RX,
+					       VDPASTATE_SIM_ANY),
+			 0);
+	ck_assert_int_eq(vdpastate_dev_send_list(s.dev,
+						 (const struct vdpastate_cvq_cmd *const *)c,
+						 20, &answered),
+			 -EIO);
+	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "RX_PROMISC"));
+	ck_assert_uint_eq(answered, 8);
+	ck_assert_int_eq(vdpastate_sim_get_stats(s.sim, &ss), 0);
+	ck_assert_uint_eq(ss.cvq_commands, ss0.cvq_commands + 8);
+	ck_assert_uint_eq(vdpastate_netstate_vlan_count(vdpastate_dev_netstate(s.dev)),
+			  20 + 7);
+	assert_dev_equals_sim(&s);
+	ck_assert_int_eq(vdpastate_sim_cvq_err(s.sim, false, 0, 0), 0);
+	for (i = 0; i < 20; i++)
+		vdpastate_cvq_cmd_free(c[i]);
+	vdpastate_netstate_free(before);
+
+	/* Nothing to send; bad arguments. */
+	ck_assert_int_eq(vdpastate_dev_send_list(s.dev, NULL, 0, &answered), 0);
+	ck_assert_uint_eq(answered, 0);
+	ck_assert_int_eq(vdpastate_dev_send_list(s.dev, NULL, 1, NULL), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_send_list(NULL, NULL, 0, NULL), -EINVAL);
+	{
+		const struct vdpastate_cvq_cmd *nul[2] = { NULL, NULL };
+
+		ck_assert_int_eq(vdpastate_dev_send_list(s.dev, nul, 2, NULL),
+				 -EINVAL);
+	}
+	side_free(&s);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
 	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_ring_size = 12);
@@ -705,6 +807,7 @@ Suite *dev_suite(void)
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, send_list);
 	tcase_add_loop_test(tc, batches_fill_the_ring, 0, 4);
 	tcase_add_test(tc, err_ack_names_command);
 	tcase_add_loop_test(tc, timeout_when_device_hangs, 0, 2);

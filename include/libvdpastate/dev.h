@@ -92,6 +92,23 @@ VDPASTATE_API int vdpastate_dev_send(struct vdpastate_dev *dev,
 				     const struct vdpastate_cvq_cmd *cmd);
 
 /*
+ * Post cmds[0..n) pipelined: as many in flight as the control ring holds
+ * (or cvq_max_inflight), one kick per batch, every answer checked, each
+ * command the device acknowledges applied to the tracked state.  The
+ * whole list is first checked against the tracked state (applied in
+ * order to a copy); a command refused there fails the call with the
+ * state's error and nothing is sent.  On VIRTIO_NET_ERR: -EIO naming the
+ * first refused command; the commands of its batch were still processed
+ * by the device and those answered OK are applied, but no later batch is
+ * posted.  *answered (may be NULL) receives how many commands the device
+ * answered.  Other errors as vdpastate_dev_send().
+ */
+VDPASTATE_API int
+vdpastate_dev_send_list(struct vdpastate_dev *dev,
+			const struct vdpastate_cvq_cmd *const *cmds, size_t n,
+			size_t *answered);
+
+/*
  * The guest's control queue.  The handle is the device toward it:
  * vdpastate_dev_handle_guest_cvq() takes each command the guest made
  * available, copies it out of guest memory, validates it (the decoder,
