@@ -23,6 +23,7 @@
 
 #include <libvdpastate/dev.h>
 #include <libvdpastate/sim.h>
+#include <libvdpastate/svq.h>
 #include <libvdpastate/vring.h>
 
 #include "bytes.h"
@@ -53,6 +54,11 @@
 
 struct dev_vq {
 	struct vdpastate_dev_vring cfg; /* num 0: not configured */
+	/* The SVQ the device is to be given instead (NULL: none). */
+	struct vdpastate_svq *svq;
+	int32_t svq_kick, svq_call;
+	/* The SVQ the handle started and has not stopped. */
+	struct vdpastate_svq *running;
 };
 
 /* The guest's control queue, the handle being its device. */
@@ -102,6 +108,7 @@ struct vdpastate_dev {
 };
 
 static void guest_free(struct guest_cvq *g);
+static void stop_svqs(struct vdpastate_dev *dev);
 static void guest_drop(struct guest_cvq *g);
 
 /* ------------------------------------------------------------ helpers */
@@ -728,6 +735,7 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	int err;
 
 	dev->up = false;
+	stop_svqs(dev); /* a reset ends what they relayed */
 	guest_drop(&dev->g); /* set up again for the new features */
 	if ((err = vdpastate_transport_reset(dev->t)))
 		return err;
@@ -819,10 +827,29 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 			return err;
 	}
 	for (i = 0; i < dev->ndata; i++) {
-		const struct vdpastate_dev_vring *c = i < dev->ncfg ? &dev->vq[i].cfg
-								    : NULL;
+		const struct dev_vq *q = i < dev->ncfg ? &dev->vq[i] : NULL;
+		const struct vdpastate_dev_vring *c = q ? &q->cfg : NULL;
 		const struct vr_ent *b = vr_find(vr, i, false);
 
+		if (q && q->svq) {
+			/* The shadow ring, empty: base 0.  The guest ring's
+			 * position goes to the SVQ when it starts. */
+			VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
+
+			if ((err = vdpastate_svq_get_shadow(q->svq, &sh)) ||
+			    (err = vdpastate_transport_set_vring_num(dev->t, i,
+								     (uint32_t)sh.num)) ||
+			    (err = vdpastate_transport_set_vring_addr(
+				     dev->t, i, sh.desc_iova, sh.avail_iova,
+				     sh.used_iova)) ||
+			    (err = vdpastate_transport_set_vring_kick(dev->t, i,
+								      q->svq_kick)) ||
+			    (err = vdpastate_transport_set_vring_call(dev->t, i,
+								      q->svq_call)) ||
+			    (err = vdpastate_transport_set_vring_base(dev->t, i, 0)))
+				return err;
+			continue;
+		}
 		if (c && c->num &&
 		    ((err = vdpastate_transport_set_vring_num(dev->t, i, c->num)) ||
 		     (err = vdpastate_transport_set_vring_addr(dev->t, i, c->desc,
@@ -851,10 +878,63 @@ static int enable_data(struct vdpastate_dev *dev)
 	int err;
 
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++)
-		if (dev->vq[i].cfg.num &&
+		if ((dev->vq[i].cfg.num || dev->vq[i].svq) &&
 		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
 	return 0;
+}
+
+/* Start the SVQs the data queues are given, guest rings at vr's bases. */
+static int start_svqs(struct vdpastate_dev *dev, const struct vr_set *vr)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
+		struct dev_vq *q = &dev->vq[i];
+		const struct vr_ent *b = vr_find(vr, i, false);
+		uint16_t pos = b ? b->base : 0;
+
+		if (!q->svq)
+			continue;
+		if ((r = vdpastate_svq_set_state(q->svq, pos, pos)) ||
+		    (r = vdpastate_svq_start(q->svq)) < 0)
+			return vds_fail(r, "dev: queue %u: SVQ start: %s", i,
+					vdpastate_last_error());
+		q->running = q->svq;
+	}
+	return 0;
+}
+
+/*
+ * Stop the SVQ the handle runs on data queue i, in-flight chains rewound
+ * to the guest; *pos receives its guest-ring position.  Returns the error
+ * the SVQ reports (it is stopped regardless).
+ */
+static int stop_svq(struct vdpastate_dev *dev, uint32_t i, uint16_t *pos)
+{
+	struct dev_vq *q = &dev->vq[i];
+	uint16_t ui;
+	int r;
+
+	r = vdpastate_svq_stop(q->running, VDPASTATE_SVQ_STOP_REWIND);
+	vdpastate_svq_get_state(q->running, pos, &ui);
+	q->running = NULL;
+	if (r < 0)
+		return vds_fail(r, "dev: queue %u: SVQ: %s", i,
+				vdpastate_last_error());
+	return 0;
+}
+
+/* Stop every SVQ the handle runs (the device is about to be reset). */
+static void stop_svqs(struct vdpastate_dev *dev)
+{
+	uint32_t i;
+	uint16_t pos;
+
+	for (i = 0; i < dev->ncfg; i++)
+		if (dev->vq[i].running)
+			stop_svq(dev, i, &pos);
 }
 
 /* After a failure: the device back to reset, the handle to "not up". */
@@ -864,6 +944,7 @@ static int fail_reset(struct vdpastate_dev *dev, int err)
 
 	/* Keep the message of the failure, not of the clean-up. */
 	snprintf(msg, sizeof(msg), "%s", vdpastate_last_error());
+	stop_svqs(dev);
 	if (vdpastate_transport_reset(dev->t))
 		vdpastate_transport_reset(dev->t);
 	dev->up = false;
@@ -962,6 +1043,8 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 		err = post_cmds(dev, what, cmds, n, NULL);
 	if (!err && enable)
 		err = enable_data(dev);
+	if (!err && enable)
+		err = start_svqs(dev, vr);
 	if (err) {
 		err = fail_reset(dev, err);
 		goto out;
@@ -1009,7 +1092,7 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 	dev->begun = NULL;
 	if ((err = setup(dev, features, NULL, "start")) ||
 	    (err = read_config(dev, features, &c)) ||
-	    (err = enable_data(dev)))
+	    (err = enable_data(dev)) || (err = start_svqs(dev, NULL)))
 		return fail_reset(dev, err);
 	ns = vdpastate_netstate_new(&c);
 	if (!ns)
@@ -1332,6 +1415,117 @@ again:
 	return err ? err : handled;
 }
 
+/* ------------------------------------------------------------ SVQ switch */
+
+/* The guest ring size of a configured data queue (0: not configured). */
+static uint32_t ring_num(const struct dev_vq *q)
+{
+	VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
+
+	if (q->cfg.num || !q->svq)
+		return q->cfg.num;
+	return vdpastate_svq_get_shadow(q->svq, &sh) ? 0 : (uint32_t)sh.num;
+}
+
+/*
+ * Where each data queue's guest ring stands, the device suspended: the
+ * SVQs the handle runs are stopped (in flight rewound to the guest) and
+ * give their guest-side position; the others' the device's vring base.
+ */
+static int read_positions(struct vdpastate_dev *dev, const char *what,
+			  uint16_t *pos)
+{
+	uint32_t i, base;
+	int err = 0, e;
+
+	for (i = 0; i < dev->ndata; i++) {
+		if (i < dev->ncfg && dev->vq[i].running)
+			e = stop_svq(dev, i, &pos[i]);
+		else if (!(e = vdpastate_transport_get_vring_base(dev->t, i, &base)))
+			pos[i] = (uint16_t)base;
+		if (e && !err)
+			err = vds_fail(e, "%s: %s", what, vdpastate_last_error());
+	}
+	return err;
+}
+
+VDPASTATE_API int vdpastate_dev_set_svq(struct vdpastate_dev *dev, uint32_t idx,
+					struct vdpastate_svq *svq, int kick_fd,
+					int call_fd)
+{
+	VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "dev: set_svq: NULL handle");
+	if (idx >= VDPASTATE_CVQ_VQ_PAIRS_MAX * 2)
+		return vds_fail(-EINVAL, "dev: set_svq: queue %u is no data queue",
+				idx);
+	if (svq && (kick_fd < -1 || call_fd < -1))
+		return vds_fail(-EBADF, "dev: set_svq: queue %u: bad fd", idx);
+	if (svq && (err = vdpastate_svq_get_shadow(svq, &sh)))
+		return err;
+	if (idx >= dev->ncfg) {
+		struct vdpastate_dev_vring none = { .sz = sizeof(none),
+						    .kick_fd = -1,
+						    .call_fd = -1 };
+
+		if (!svq)
+			return 0;
+		if ((err = vdpastate_dev_set_vring(dev, idx, &none)))
+			return err;
+	}
+	dev->vq[idx].svq = svq;
+	dev->vq[idx].svq_kick = svq ? kick_fd : -1;
+	dev->vq[idx].svq_call = svq ? call_fd : -1;
+	return 0;
+}
+
+VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev)
+{
+	const char *what = "switch";
+	struct vdpastate_netstate *ns;
+	struct vr_set vr = { 0 };
+	uint16_t *pos;
+	uint32_t i;
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "%s: NULL handle", what);
+	if (!dev->up || !dev->ns)
+		return vds_fail(-ENOENT, "%s: the device is not started", what);
+	if (dev->begun)
+		return vds_fail(-EBUSY, "%s: an early restore is in progress", what);
+	pos = calloc(dev->ndata ? dev->ndata : 1, sizeof(*pos));
+	vr.e = calloc(dev->ndata ? dev->ndata : 1, sizeof(*vr.e));
+	ns = vdpastate_netstate_copy(dev->ns);
+	if (!pos || !vr.e || !ns) {
+		err = vds_fail(-ENOMEM, "%s: out of memory", what);
+		goto out;
+	}
+	if ((dev->backend & BB(SUSPEND)) &&
+	    (err = vdpastate_transport_suspend(dev->t))) {
+		err = fail_reset(dev, err);
+		goto out;
+	}
+	if ((err = read_positions(dev, what, pos))) {
+		err = fail_reset(dev, err);
+		goto out;
+	}
+	for (i = 0; i < dev->ndata; i++) {
+		vr.e[i].idx = (uint16_t)i;
+		vr.e[i].base = pos[i];
+		vr.e[i].flags = VR_F_CONFIGURED;
+	}
+	vr.n = dev->ndata;
+	err = do_restore(dev, ns, &vr, true, what);
+out:
+	vdpastate_netstate_free(ns);
+	free(vr.e);
+	free(pos);
+	return err;
+}
+
 /* ------------------------------------------------------------ save */
 
 VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
@@ -1339,6 +1533,7 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 {
 	struct vdpastate_blob *tmp = NULL;
 	uint8_t *rec = NULL, feat[8];
+	uint16_t *pos = NULL;
 	void *buf = NULL;
 	size_t reclen;
 	long len;
@@ -1360,8 +1555,9 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 	nent = dev->ndata + (dev->g.on ? 1 : 0);
 	reclen = 4 + (size_t)nent * VRING_REC_ENT;
 	rec = calloc(1, reclen);
+	pos = calloc(dev->ndata ? dev->ndata : 1, sizeof(*pos));
 	tmp = vdpastate_blob_new();
-	if (!rec || !tmp) {
+	if (!rec || !tmp || !pos) {
 		err = vds_fail(-ENOMEM, "save: out of memory");
 		goto out;
 	}
@@ -1374,17 +1570,16 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 		vds_put_le16(q + 4, dev->g.cfg.last_avail_idx);
 		vds_put_le16(q + 6, VR_F_GUEST_CVQ);
 	}
+	if ((err = read_positions(dev, "save", pos)))
+		goto out;
 	for (i = 0; i < dev->ndata; i++) {
 		uint8_t *q = rec + 4 + (size_t)i * VRING_REC_ENT;
-		bool cfg = i < dev->ncfg && dev->vq[i].cfg.num;
-		uint32_t base;
+		uint32_t num = i < dev->ncfg ? ring_num(&dev->vq[i]) : 0;
 
-		if ((err = vdpastate_transport_get_vring_base(dev->t, i, &base)))
-			goto out;
 		vds_put_le16(q, (uint16_t)i);
-		vds_put_le16(q + 2, (uint16_t)(cfg ? dev->vq[i].cfg.num : 0));
-		vds_put_le16(q + 4, (uint16_t)base);
-		vds_put_le16(q + 6, cfg ? VR_F_CONFIGURED : 0);
+		vds_put_le16(q + 2, (uint16_t)num);
+		vds_put_le16(q + 4, pos[i]);
+		vds_put_le16(q + 6, num ? VR_F_CONFIGURED : 0);
 	}
 	vds_put_le64(feat, dev->offered);
 	if ((err = vdpastate_blob_set_netstate(tmp, dev->ns)) ||
@@ -1420,6 +1615,7 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 out:
 	free(buf);
 	free(rec);
+	free(pos);
 	vdpastate_blob_free(tmp);
 	return err;
 }
@@ -1498,11 +1694,13 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	for (q = 0; q < dev->ndata; q++) {
 		const struct vr_ent *b = vr_find(&vr, q, false);
 
+		if (q < dev->ncfg && dev->vq[q].svq)
+			continue; /* the guest ring's base goes to the SVQ */
 		if (b && (err = vdpastate_transport_set_vring_base(dev->t, q,
 								   b->base)))
 			goto fail;
 	}
-	if ((err = enable_data(dev)))
+	if ((err = enable_data(dev)) || (err = start_svqs(dev, &vr)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;

@@ -37,6 +37,9 @@ struct head_info {
  * search plus an IOVA-tree walk.  A miss falls back to those, so the table
  * is only ever a cache of them.
  */
+#define XC_BITS 9
+#define XC_SETS (1u << XC_BITS)
+
 struct xent {
 	uint64_t first, last; /* GPA */
 	uintptr_t hva;
@@ -80,13 +83,15 @@ struct vdpastate_svq {
 	struct xent *xt;
 	uint64_t *xlast;           /* xt[i].last, searched compactly */
 	unsigned int xn, xmru;
-	/* Page -> table entry, direct-mapped, like a TLB: buffers keep
-	 * coming from the same pages, even spread over many regions. */
+	/* Page -> table entry, like a TLB: buffers keep coming from the
+	 * same pages, even spread over many regions.  Two ways per set,
+	 * the most recent first; sets chosen by a multiplicative hash, so
+	 * buffers at a power-of-two stride do not pile into a few sets. */
 	struct xcache {
-		uint64_t page_plus1; /* 0: empty */
-		uint32_t idx;
-		uint32_t pad;
-	} xc[256];
+		uint64_t page_plus1[2]; /* 0: empty */
+		uint32_t idx[2];
+		uint64_t pad;
+	} xc[XC_SETS];
 
 	uint64_t used_gpa; /* guest used ring, for logging our own writes */
 	uint64_t *bitmap;
@@ -99,30 +104,43 @@ struct vdpastate_svq {
 
 static const struct xent *xfind(struct vdpastate_svq *q, uint64_t gpa)
 {
+	uint64_t key = (gpa >> 12) + 1;
 	const struct xent *e;
 	struct xcache *c;
-	unsigned int lo;
+	unsigned int lo, w;
 
 	if (vds_unlikely(!q->xn))
 		return NULL;
 	e = &q->xt[q->xmru];
 	if (vds_likely(gpa >= e->first && gpa <= e->last))
 		return e;
-	c = &q->xc[(gpa >> 12) & (VDS_ARRAY_SIZE(q->xc) - 1)];
-	if (c->page_plus1 == (gpa >> 12) + 1) {
-		e = &q->xt[c->idx];
+	c = &q->xc[(key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - XC_BITS)];
+	for (w = 0; w < 2; w++) {
+		if (c->page_plus1[w] != key)
+			continue;
+		e = &q->xt[c->idx[w]];
 		/* An entry may cover only part of the page: check. */
-		if (gpa >= e->first && gpa <= e->last) {
-			q->xmru = c->idx;
-			return e;
+		if (gpa < e->first || gpa > e->last)
+			break;
+		q->xmru = c->idx[w];
+		if (w) { /* most recent first */
+			c->page_plus1[1] = c->page_plus1[0];
+			c->idx[1] = c->idx[0];
+			c->page_plus1[0] = key;
+			c->idx[0] = q->xmru;
 		}
+		return e;
 	}
 	lo = vds_first_end_ge(q->xlast, q->xn, gpa);
 	if (lo == q->xn || q->xt[lo].first > gpa)
 		return NULL;
 	q->xmru = lo;
-	c->page_plus1 = (gpa >> 12) + 1;
-	c->idx = lo;
+	if (c->page_plus1[0] != key) {
+		c->page_plus1[1] = c->page_plus1[0];
+		c->idx[1] = c->idx[0];
+	}
+	c->page_plus1[0] = key;
+	c->idx[0] = lo;
 	return &q->xt[lo];
 }
 

@@ -46,13 +46,16 @@ uint64_t vds_vdpa_backend_from_kernel(uint64_t kernel);
  */
 struct vds_vdpa_range {
 	uint64_t first, last;
+	uint64_t uaddr; /* where it maps to in this process */
+	uint8_t perm;   /* VHOST_ACCESS_* */
 };
 struct vds_vdpa_maps {
 	struct vds_vdpa_range *r;
 	size_t n, cap;
 };
-/* Record [first, last]; 0 or -ENOMEM. */
-int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last);
+/* Record [first, last] -> uaddr with perm; 0 or -ENOMEM. */
+int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last,
+		      uint64_t uaddr, uint8_t perm);
 /* Forget every range that intersects [first, last] (as the kernel's
  * invalidate does). */
 void vds_vdpa_maps_remove(struct vds_vdpa_maps *m, uint64_t first,

@@ -114,7 +114,8 @@ vds_vdpa_maps_overlap(const struct vds_vdpa_maps *m, uint64_t first,
 	return i < m->n && m->r[i].first <= last ? &m->r[i] : NULL;
 }
 
-int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last)
+int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last,
+		      uint64_t uaddr, uint8_t perm)
 {
 	size_t i = maps_lower(m, first);
 
@@ -130,6 +131,8 @@ int vds_vdpa_maps_add(struct vds_vdpa_maps *m, uint64_t first, uint64_t last)
 	memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(*m->r));
 	m->r[i].first = first;
 	m->r[i].last = last;
+	m->r[i].uaddr = uaddr;
+	m->r[i].perm = perm;
 	m->n++;
 	return 0;
 }
@@ -311,6 +314,43 @@ static int op_get_status(void *ctx, uint8_t *status)
 	return VIOCTL(v, VHOST_VDPA_GET_STATUS, status);
 }
 
+static int iotlb_write(struct vdpa *v, uint32_t asid, uint8_t type,
+		       uint64_t iova, uint64_t size, uint64_t uaddr,
+		       uint8_t perm, const char *what);
+
+/*
+ * A reset clears the device's mappings (vdpa_sim drops its IOTLBs;
+ * without VHOST_BACKEND_F_IOTLB_PERSIST, which the library does not ask
+ * for, newer kernels clear them too) while vhost-vdpa keeps its own
+ * record of them, so mapping a range again would fail with EEXIST and
+ * the device would fault on memory the VMM believes mapped.  Put every
+ * recorded mapping back: invalidate (vhost-vdpa forgets it), update.
+ */
+static int replay_maps(struct vdpa *v)
+{
+	uint32_t asid;
+	size_t i;
+	int r;
+
+	for (asid = 0; asid < v->nas; asid++) {
+		const struct vds_vdpa_maps *m = &v->maps[asid];
+
+		for (i = 0; i < m->n; i++) {
+			const struct vds_vdpa_range *x = &m->r[i];
+			uint64_t size = x->last - x->first + 1;
+
+			if ((r = iotlb_write(v, asid, VHOST_IOTLB_INVALIDATE,
+					     x->first, size, 0, 0,
+					     "reset: VHOST_IOTLB_INVALIDATE")) ||
+			    (r = iotlb_write(v, asid, VHOST_IOTLB_UPDATE, x->first,
+					     size, x->uaddr, x->perm,
+					     "reset: VHOST_IOTLB_UPDATE")))
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int op_set_status(void *ctx, uint8_t status)
 {
 	struct vdpa *v = ctx;
@@ -318,7 +358,7 @@ static int op_set_status(void *ctx, uint8_t status)
 	/* Writing 0 resets the device. */
 	if (ioctl(v->fd, VHOST_VDPA_SET_STATUS, &status) < 0)
 		return IOCTL_FAIL(v, VHOST_VDPA_SET_STATUS);
-	return 0;
+	return status == 0 ? replay_maps(v) : 0;
 }
 
 static int op_get_vq_count(void *ctx, uint32_t *count)
@@ -530,7 +570,8 @@ static int op_dma_map(void *ctx, uint32_t asid, uint64_t iova, uint64_t size,
 					(unsigned long long)o->last);
 	}
 	if (r == 0 && size &&
-	    vds_vdpa_maps_add(&v->maps[asid], iova, iova + size - 1))
+	    vds_vdpa_maps_add(&v->maps[asid], iova, iova + size - 1,
+			      (uint64_t)(uintptr_t)hva, access))
 		vds_log(VDPASTATE_LOG_WARN,
 			"vhost-vdpa %s: out of memory recording a mapping; a "
 			"later overlap may be reported as EFAULT",

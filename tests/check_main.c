@@ -22,6 +22,7 @@ int main(void)
 		sim_suite,
 		dev_suite,
 		guestcvq_suite,
+		devsvq_suite,
 		mgmt_suite,
 	};
 	SRunner *sr = srunner_create(NULL);

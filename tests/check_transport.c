@@ -1038,9 +1038,9 @@ START_TEST(vdpa_maps_record)
 	uint64_t i;
 
 	ck_assert_ptr_null(vds_vdpa_maps_overlap(&m, 0, UINT64_MAX));
-	ck_assert_int_eq(vds_vdpa_maps_add(&m, 0x5000, 0x5fff), 0);
-	ck_assert_int_eq(vds_vdpa_maps_add(&m, 0x1000, 0x2fff), 0);
-	ck_assert_int_eq(vds_vdpa_maps_add(&m, 0x9000, 0x9fff), 0);
+	ck_assert_int_eq(vds_vdpa_maps_add(&m, 0x5000, 0x5fff, 0, 0), 0);
+	ck_assert_int_eq(vds_vdpa_maps_add(&m, 0x1000, 0x2fff, 0, 0), 0);
+	ck_assert_int_eq(vds_vdpa_maps_add(&m, 0x9000, 0x9fff, 0, 0), 0);
 	/* Inside, over either end, around, and the gaps between. */
 	o = vds_vdpa_maps_overlap(&m, 0x2000, 0x2000);
 	ck_assert(o && o->first == 0x1000 && o->last == 0x2fff);
@@ -1066,7 +1066,8 @@ START_TEST(vdpa_maps_record)
 	/* Many, added out of order, stay sorted. */
 	for (i = 0; i < 1000; i++)
 		ck_assert_int_eq(vds_vdpa_maps_add(&m, ((i * 7919) % 1000) * 0x2000,
-						   ((i * 7919) % 1000) * 0x2000 + 0xfff),
+						   ((i * 7919) % 1000) * 0x2000 + 0xfff,
+						   0, 0),
 				 0);
 	for (i = 1; i < m.n; i++)
 		ck_assert_uint_gt(m.r[i].first, m.r[i - 1].last);

@@ -16,6 +16,7 @@ Suite *transport_suite(void);
 Suite *sim_suite(void);
 Suite *dev_suite(void);
 Suite *guestcvq_suite(void);
+Suite *devsvq_suite(void);
 Suite *mgmt_suite(void);
 
 #endif

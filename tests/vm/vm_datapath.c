@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +32,14 @@
 #define PAGE 4096ull
 #define GPA 0x100000ull
 #define MEM_SIZE (512 * 1024ull)
-#define BUF 2048u
-#define HDR 12u /* virtio_net_hdr_v1 */
 #define F(b) ((uint64_t)1 << (b))
 #define GUEST_F F(VDPASTATE_F_VERSION_1)
 #define DEVICE_F                                                         \
 	(F(VDPASTATE_F_VERSION_1) | F(VDPASTATE_F_ACCESS_PLATFORM) |     \
 	 F(VDPASTATE_NET_F_MAC))
-#define RXQ 0u
-#define TXQ 1u
 
+/* The SVQ between the guest's ring and the device. */
 struct q {
-	struct vds_vdrv drv;     /* the guest's driver half */
-	uint64_t ring_gpa;       /* desc, avail at +0x800, used at +0x1000 */
-	uint64_t buf_gpa;        /* RING buffers of BUF bytes, by head */
 	struct vdpastate_svq *svq;
 	int kick, call;          /* eventfds between the SVQ and the device */
 };
@@ -57,42 +50,12 @@ struct dp {
 	struct vdpastate_iova *iova;
 	uint64_t mem_iova;
 	struct vdpastate_transport *t;
+	struct vmt_guest g;      /* the guest's driver on its rings */
 	struct q q[2];
-	uint8_t mac[6];
 	char why[1024];
 };
 
-static uint8_t *host(struct dp *d, uint64_t gpa)
-{
-	return d->mem_host + (gpa - GPA);
-}
-
-/* Frame seq: header, Ethernet to the device's MAC, seq, a pattern. */
-static uint32_t frame(const struct dp *d, uint64_t seq, uint8_t *p)
-{
-	static const uint8_t src[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
-	uint32_t len = HDR + 14 + 8 + (uint32_t)((seq * 7) % 200), i;
-
-	memset(p, 0, HDR);
-	memcpy(p + HDR, d->mac, 6);
-	memcpy(p + HDR + 6, src, 6);
-	p[HDR + 12] = 0x88; /* local experimental ethertype */
-	p[HDR + 13] = 0xb5;
-	memcpy(p + HDR + 14, &seq, 8);
-	for (i = HDR + 22; i < len; i++)
-		p[i] = (uint8_t)(seq * 31 + i * 17);
-	return len;
-}
-
-#define TRY(d, call)                                                      \
-	do {                                                              \
-		int r_ = (call);                                          \
-		if (r_ < 0) {                                             \
-			snprintf((d)->why, sizeof((d)->why), "%s: %d (%s)", \
-				 #call, r_, vdpastate_last_error());      \
-			return -1;                                        \
-		}                                                         \
-	} while (0)
+#define TRY(d, call) VMT_TRY((d)->why, sizeof((d)->why), call)
 
 static int q_setup(struct dp *d, unsigned int idx)
 {
@@ -100,21 +63,16 @@ static int q_setup(struct dp *d, unsigned int idx)
 		       .device_features = DEVICE_F, .shadow_num = RING);
 	VDPASTATE_OPTS(vdpastate_svq_shadow, sh);
 	struct q *q = &d->q[idx];
-	uint8_t *r;
+	uint64_t ring = d->g.q[idx].ring_gpa;
 
-	q->ring_gpa = GPA + idx * 0x2000;
-	q->buf_gpa = GPA + 0x10000 + idx * RING * BUF;
-	r = host(d, q->ring_gpa);
-	TRY(d, vds_vdrv_init(&q->drv, RING, GUEST_F, r, r + 0x800, r + 0x1000));
 	q->svq = vdpastate_svq_new(RING, d->mem, d->iova, &so);
 	if (!q->svq) {
 		snprintf(d->why, sizeof(d->why), "svq_new: %s",
 			 vdpastate_last_error());
 		return -1;
 	}
-	TRY(d, vdpastate_svq_set_guest_ring(q->svq, q->ring_gpa,
-					    q->ring_gpa + 0x800,
-					    q->ring_gpa + 0x1000));
+	TRY(d, vdpastate_svq_set_guest_ring(q->svq, ring, ring + 0x800,
+					    ring + 0x1000));
 	q->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	q->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->kick < 0 || q->call < 0) {
@@ -149,13 +107,12 @@ static int setup(struct dp *d, const char *path)
 		return -1;
 	}
 	memset(d->mem_host, 0, MEM_SIZE);
-	TRY(d, vdpastate_transport_get_config(d->t, 0, d->mac, 6));
-	TRY(d, vdpastate_transport_reset(d->t));
-	TRY(d, vdpastate_transport_set_status(d->t, VDPASTATE_STATUS_ACKNOWLEDGE));
-	TRY(d, vdpastate_transport_set_status(d->t, st));
-	TRY(d, vdpastate_transport_set_driver_features(d->t, DEVICE_F));
-	TRY(d, vdpastate_transport_set_status(d->t,
-					      st | VDPASTATE_STATUS_FEATURES_OK));
+	if (vmt_guest_init(&d->g, d->mem_host, GPA, RING, GUEST_F, d->why,
+			   sizeof(d->why)))
+		return -1;
+	TRY(d, vdpastate_transport_get_config(d->t, 0, d->g.mac, 6));
+	if (vmt_negotiate(d->t, DEVICE_F, d->why, sizeof(d->why)))
+		return -1;
 	TRY(d, vdpastate_transport_get_iova_range(d->t, &first, &last));
 	d->iova = vdpastate_iova_new(first < PAGE ? PAGE : first, last);
 	if (!d->iova) {
@@ -180,112 +137,14 @@ static int setup(struct dp *d, const char *path)
 	return 0;
 }
 
-/* Post RX buffer head-slot (every slot maps to one fixed buffer). */
-static int rx_post(struct dp *d)
+static int svq_kick(void *arg, unsigned int q)
 {
-	struct q *q = &d->q[RXQ];
-	int n = 0;
-
-	while (q->drv.num_free) {
-		/* The buffer of a descriptor slot is found through its head. */
-		uint16_t head = q->drv.free_head;
-		struct vds_seg s = { .addr = q->buf_gpa + (uint64_t)head * BUF,
-				     .xaddr = q->buf_gpa + (uint64_t)head * BUF,
-				     .len = BUF,
-				     .flags = VDPASTATE_VRING_DESC_F_WRITE };
-		int h = vds_vdrv_add(&q->drv, &s, 1);
-
-		if (h < 0)
-			break;
-		memset(host(d, s.addr), 0xee, 64);
-		n++;
-	}
-	vds_vdrv_publish(&q->drv);
-	return n;
+	return vdpastate_svq_handle_guest_kick(((struct dp *)arg)->q[q].svq);
 }
 
-static int run(struct dp *d, uint64_t frames, double *secs)
+static int svq_collect(void *arg, unsigned int q)
 {
-	struct q *tx = &d->q[TXQ], *rx = &d->q[RXQ];
-	uint64_t sent = 0, got = 0, tx_done = 0;
-	uint8_t want[BUF];
-	double t0 = vmt_now(), last_progress = t0;
-
-	rx_post(d);
-	TRY(d, vdpastate_svq_handle_guest_kick(rx->svq));
-	while (got < frames) {
-		struct pollfd pf[2] = { { .fd = tx->call, .events = POLLIN },
-					{ .fd = rx->call, .events = POLLIN } };
-		uint16_t id;
-		uint32_t len;
-		int r, posted = 0;
-
-		/* TX while RX has a buffer for every frame in flight. */
-		while (sent < frames && sent - got < RING - 1 &&
-		       tx->drv.num_free) {
-			uint64_t gpa = tx->buf_gpa +
-				       (uint64_t)tx->drv.free_head * BUF;
-			struct vds_seg s = { .addr = gpa, .xaddr = gpa };
-
-			s.len = frame(d, sent, host(d, gpa));
-			if (vds_vdrv_add(&tx->drv, &s, 1) < 0)
-				break;
-			sent++;
-			posted++;
-		}
-		if (posted) {
-			vds_vdrv_publish(&tx->drv);
-			TRY(d, vdpastate_svq_handle_guest_kick(tx->svq));
-		}
-		r = poll(pf, 2, 200);
-		if (r < 0 && errno != EINTR) {
-			snprintf(d->why, sizeof(d->why), "poll: %s",
-				 strerror(errno));
-			return -1;
-		}
-		TRY(d, vdpastate_svq_handle_device_call(tx->svq));
-		while ((r = vds_vdrv_get_used(&tx->drv, &id, &len)) > 0) {
-			vds_vdrv_free(&tx->drv, id);
-			tx_done++;
-		}
-		TRY(d, r);
-		TRY(d, vdpastate_svq_handle_device_call(rx->svq));
-		while ((r = vds_vdrv_get_used(&rx->drv, &id, &len)) > 0) {
-			const uint8_t *p = host(d, rx->buf_gpa + (uint64_t)id * BUF);
-			uint32_t wl = frame(d, got, want);
-
-			if (len != wl || memcmp(p, want, wl)) {
-				uint64_t seq = 0;
-
-				memcpy(&seq, p + HDR + 14, 8);
-				snprintf(d->why, sizeof(d->why),
-					 "frame %" PRIu64 ": came back with "
-					 "length %u (sent %u), seq %" PRIu64
-					 ", bytes %s",
-					 got, len, wl, seq,
-					 len == wl ? "differ" : "-");
-				return -1;
-			}
-			vds_vdrv_free(&rx->drv, id);
-			got++;
-			last_progress = vmt_now();
-		}
-		TRY(d, r);
-		if (rx->drv.num_free) {
-			rx_post(d);
-			TRY(d, vdpastate_svq_handle_guest_kick(rx->svq));
-		}
-		if (vmt_now() - last_progress > 10) {
-			snprintf(d->why, sizeof(d->why),
-				 "stalled: %" PRIu64 " frames sent, %" PRIu64
-				 " completed by TX, %" PRIu64 " received; "
-				 "nothing for 10 s",
-				 sent, tx_done, got);
-			return -1;
-		}
-	}
-	*secs = vmt_now() - t0;
-	return 0;
+	return vdpastate_svq_handle_device_call(((struct dp *)arg)->q[q].svq);
 }
 
 static void teardown(struct dp *d)
@@ -300,7 +159,6 @@ static void teardown(struct dp *d)
 				vdpastate_transport_unmap_svq(d->t, 0, q->svq);
 			vdpastate_svq_free(q->svq);
 		}
-		vds_vdrv_fini(&q->drv);
 		if (q->kick >= 0)
 			close(q->kick);
 		if (q->call >= 0)
@@ -313,6 +171,7 @@ static void teardown(struct dp *d)
 						      MEM_SIZE);
 		vdpastate_transport_free(d->t);
 	}
+	vmt_guest_fini(&d->g);
 	vdpastate_iova_free(d->iova);
 	vdpastate_mem_free(d->mem);
 	free(d->mem_host);
@@ -325,6 +184,8 @@ int main(int argc, char **argv)
 	uint64_t frames = argc > 2 ? strtoull(argv[2], NULL, 0) : 70000;
 	struct dp d = { .q = { { .kick = -1, .call = -1 },
 			       { .kick = -1, .call = -1 } } };
+	struct vmt_link link = { .kick = svq_kick, .collect = svq_collect,
+				 .arg = &d };
 	char path[64], why[512];
 	double secs = 0;
 	uint32_t base_rx = 0, base_tx = 0;
@@ -338,29 +199,31 @@ int main(int argc, char **argv)
 		vmt_fail("setup", "%s", d.why);
 		goto out;
 	}
+	link.call_fd[VMT_RXQ] = d.q[VMT_RXQ].call;
+	link.call_fd[VMT_TXQ] = d.q[VMT_TXQ].call;
 	vmt_pass("setup", "%s: rx and tx through SVQs, rings of %u, guest "
 			  "memory at IOVA 0x%" PRIx64,
 		 path, RING, d.mem_iova);
-	if (run(&d, frames, &secs)) {
+	if (vmt_traffic(&d.g, &link, 0, frames, &secs, d.why, sizeof(d.why))) {
 		vmt_fail("loopback", "%s", d.why);
 		goto out;
 	}
 	vmt_pass("loopback",
 		 "%" PRIu64 " frames to %02x:%02x:%02x:%02x:%02x:%02x back "
 		 "byte-exact in order, %.1f s (%.0f frames/s)",
-		 frames, d.mac[0], d.mac[1], d.mac[2], d.mac[3], d.mac[4],
-		 d.mac[5], secs, frames / (secs > 0 ? secs : 1));
+		 frames, d.g.mac[0], d.g.mac[1], d.g.mac[2], d.g.mac[3], d.g.mac[4],
+		 d.g.mac[5], secs, frames / (secs > 0 ? secs : 1));
 	/* The device's own indexes: 16 bits, wrapped with the guest's. */
 	if (vdpastate_transport_suspend(d.t) ||
-	    vdpastate_transport_get_vring_base(d.t, RXQ, &base_rx) ||
-	    vdpastate_transport_get_vring_base(d.t, TXQ, &base_tx)) {
+	    vdpastate_transport_get_vring_base(d.t, VMT_RXQ, &base_rx) ||
+	    vdpastate_transport_get_vring_base(d.t, VMT_TXQ, &base_tx)) {
 		vmt_fail("wrap", "suspend/get_vring_base: %s",
 			 vdpastate_last_error());
 	} else {
 		uint16_t lai_rx = 0, lai_tx = 0, ui = 0;
 
-		vdpastate_svq_get_state(d.q[TXQ].svq, &lai_tx, &ui);
-		vdpastate_svq_get_state(d.q[RXQ].svq, &lai_rx, &ui);
+		vdpastate_svq_get_state(d.q[VMT_TXQ].svq, &lai_tx, &ui);
+		vdpastate_svq_get_state(d.q[VMT_RXQ].svq, &lai_rx, &ui);
 		if (frames <= 65536 || base_tx != (frames & 0xffff) ||
 		    lai_tx != (uint16_t)frames)
 			vmt_fail("wrap",

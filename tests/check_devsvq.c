@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/check_devsvq.c - switching a running device's data queues onto
+ * shadow virtqueues and back (vdpastate_dev_set_svq, vdpastate_dev_switch)
+ * on the simulated device: traffic continues byte-exact across each
+ * switch, receive buffers the guest posted before a switch are not lost,
+ * the dirty log records what the device wrote while shadowed, and a save
+ * taken while shadowed carries the guest rings' positions to a
+ * destination that runs them directly.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <libvdpastate/libvdpastate.h>
+
+#include "ring.h"
+#include "suites.h"
+
+#define FB(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
+#define RB(bit) (UINT64_C(1) << VDPASTATE_F_##bit)
+#define GPA 0x100000ull
+#define GSIZE (4ull << 20)
+#define QNUM 32
+#define SLOT 2048
+#define HDR 12 /* virtio_net_hdr with VERSION_1 */
+#define FRAME 60
+#define NQ 2 /* rx 0, tx 1 */
+
+static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x56, 0x44, 0x01 };
+
+struct gq {
+	struct vds_vdrv drv;
+	uint64_t desc, avail, used, slot0;
+	int kick, call;             /* the guest's eventfds */
+	int dkick, dcall;           /* the device side of its SVQ */
+	struct vdpastate_svq *svq;
+};
+
+struct box {
+	uint8_t *ram;
+	struct vdpastate_mem *mem;
+	struct vdpastate_iova *iova;
+	struct vdpastate_transport *t;
+	struct vdpastate_sim *sim;
+	struct vdpastate_dev *dev;
+	uint64_t features;
+	struct gq q[NQ];
+	uint64_t sent, got; /* frames */
+	uint64_t rx_heads;  /* receive heads used (bit per head) */
+	uint64_t *bitmap;
+};
+
+static uint8_t *host(struct box *b, uint64_t gpa)
+{
+	return b->ram + (gpa - GPA);
+}
+
+static int efd(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* Guest memory, a device, a handle; the data rings laid out in guest
+ * memory and given to the handle at IOVA = GPA. */
+static void box_new(struct box *b, uint8_t *ram)
+{
+	VDPASTATE_OPTS(vdpastate_iova_map_opts, mo, .iova = GPA,
+		       .flags = VDPASTATE_IOVA_MAP_FIXED);
+	uint64_t offered, at = GPA;
+	unsigned int i;
+
+	memset(b, 0, sizeof(*b));
+	b->ram = ram;
+	b->mem = vdpastate_mem_new();
+	ck_assert_int_eq(vdpastate_mem_add(b->mem, GPA, GSIZE, ram, 0), 0);
+	b->iova = vdpastate_iova_new(0x1000, (1ull << 40) - 1);
+	ck_assert_ptr_nonnull(b->iova);
+	ck_assert_int_eq(vdpastate_iova_map(b->iova, VDPASTATE_IOVA_GPA, GPA,
+					    GSIZE, &mo, NULL),
+			 0);
+	b->t = vdpastate_sim_new(NULL);
+	ck_assert_ptr_nonnull(b->t);
+	b->sim = vdpastate_sim_from_transport(b->t);
+	b->dev = vdpastate_dev_open(b->t, NULL);
+	ck_assert_ptr_nonnull(b->dev);
+	ck_assert_int_eq(vdpastate_transport_get_device_features(b->t, &offered), 0);
+	b->features = offered & (RB(VERSION_1) | RB(ACCESS_PLATFORM) |
+				 RB(EVENT_IDX) | FB(MAC) | FB(CTRL_VQ) |
+				 FB(CTRL_RX) | FB(CTRL_MAC_ADDR));
+	ck_assert_int_eq(vdpastate_transport_dma_map(b->t, 0, GPA, GSIZE, ram,
+						     VDPASTATE_DMA_READ |
+							     VDPASTATE_DMA_WRITE),
+			 0);
+	for (i = 0; i < NQ; i++) {
+		struct gq *q = &b->q[i];
+		VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = QNUM);
+
+		q->desc = at;
+		q->avail = at + 0x1000;
+		q->used = at + 0x2000;
+		q->slot0 = at + 0x3000;
+		at += 0x3000 + QNUM * SLOT;
+		q->kick = efd();
+		q->call = efd();
+		q->dkick = efd();
+		q->dcall = efd();
+		vr.desc = q->desc;
+		vr.avail = q->avail;
+		vr.used = q->used;
+		vr.kick_fd = q->kick;
+		vr.call_fd = q->call;
+		ck_assert_int_eq(vdpastate_dev_set_vring(b->dev, i, &vr), 0);
+	}
+	b->bitmap = calloc(GSIZE / 4096 / 8 + GPA / 4096 / 8 + 8, 1);
+	ck_assert_ptr_nonnull(b->bitmap);
+}
+
+/* The guest driver's rings (fresh, or as the RAM copy left them). */
+static void guest_rings(struct box *b, bool fresh)
+{
+	unsigned int i;
+
+	for (i = 0; i < NQ; i++) {
+		struct gq *q = &b->q[i];
+
+		if (fresh)
+			ck_assert_int_eq(vds_vdrv_init(&q->drv, QNUM, b->features,
+						       host(b, q->desc),
+						       host(b, q->avail),
+						       host(b, q->used)),
+					 0);
+		vds_vdrv_want_calls(&q->drv, true);
+	}
+}
+
+static void box_free(struct box *b)
+{
+	unsigned int i;
+
+	vdpastate_dev_free(b->dev);
+	vdpastate_transport_free(b->t);
+	for (i = 0; i < NQ; i++) {
+		struct gq *q = &b->q[i];
+
+		vdpastate_svq_free(q->svq);
+		vds_vdrv_fini(&q->drv);
+		close(q->kick);
+		close(q->call);
+		close(q->dkick);
+		close(q->dcall);
+	}
+	vdpastate_iova_free(b->iova);
+	vdpastate_mem_free(b->mem);
+	free(b->bitmap);
+}
+
+/* Everything runs once: the SVQs both ways and the (inline) device. */
+static void run(struct box *b)
+{
+	unsigned int i, k;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < NQ; i++)
+			if (b->q[i].svq)
+				ck_assert_int_ge(vdpastate_svq_poll(b->q[i].svq), 0);
+		ck_assert_int_ge(vdpastate_sim_poll(b->sim), 0);
+	}
+	for (i = 0; i < NQ; i++)
+		if (b->q[i].svq)
+			ck_assert_int_ge(vdpastate_svq_poll(b->q[i].svq), 0);
+}
+
+static void kick(struct gq *q)
+{
+	uint64_t one = 1;
+
+	vds_vdrv_publish(&q->drv);
+	ck_assert_int_eq(write(q->kick, &one, sizeof(one)), sizeof(one));
+}
+
+static void post_rx(struct box *b, unsigned int n)
+{
+	struct gq *q = &b->q[0];
+
+	while (n--) {
+		struct vds_seg s = { 0 };
+
+		s.xaddr = q->slot0 + (uint64_t)q->drv.free_head * SLOT;
+		s.len = SLOT;
+		s.flags = VDPASTATE_VRING_DESC_F_WRITE;
+		ck_assert_int_ge(vds_vdrv_add(&q->drv, &s, 1), 0);
+	}
+	kick(q);
+}
+
+static void frame_bytes(uint8_t *f, uint64_t seq)
+{
+	unsigned int i;
+
+	memcpy(f, MAC, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x09", 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	for (i = 14; i < FRAME; i++)
+		f[i] = (uint8_t)(seq * 31 + i);
+}
+
+/* Send n frames to the device's MAC, one at a time, each checked back. */
+static void traffic(struct box *b, unsigned int n)
+{
+	struct gq *tx = &b->q[1], *rx = &b->q[0];
+
+	while (n--) {
+		uint8_t f[FRAME];
+		struct vds_seg s = { 0 };
+		uint16_t id;
+		uint32_t len;
+
+		frame_bytes(f, b->sent);
+		s.xaddr = tx->slot0 + (uint64_t)tx->drv.free_head * SLOT;
+		s.len = HDR + FRAME;
+		memset(host(b, s.xaddr), 0, HDR);
+		memcpy(host(b, s.xaddr) + HDR, f, FRAME);
+		ck_assert_int_ge(vds_vdrv_add(&tx->drv, &s, 1), 0);
+		kick(tx);
+		b->sent++;
+		run(b);
+		ck_assert_int_eq(vds_vdrv_get_used(&tx->drv, &id, &len), 1);
+		vds_vdrv_free(&tx->drv, id);
+		ck_assert_msg(vds_vdrv_get_used(&rx->drv, &id, &len) == 1,
+			      "frame %llu did not come back",
+			      (unsigned long long)b->sent - 1);
+		ck_assert_uint_eq(len, HDR + FRAME);
+		ck_assert_int_eq(memcmp(host(b, rx->slot0 + (uint64_t)id * SLOT) + HDR,
+					f, FRAME),
+				 0);
+		vds_vdrv_free(&rx->drv, id);
+		b->rx_heads |= UINT64_C(1) << id;
+		b->got++;
+		post_rx(b, 1);
+	}
+}
+
+/* Data queue i onto a new SVQ (shadow ring mapped in address space 0). */
+static void shadow_on(struct box *b, unsigned int i)
+{
+	VDPASTATE_OPTS(vdpastate_svq_opts, o, .guest_features = b->features,
+		       .device_features = b->features);
+	struct gq *q = &b->q[i];
+
+	q->svq = vdpastate_svq_new(QNUM, b->mem, b->iova, &o);
+	ck_assert_ptr_nonnull(q->svq);
+	ck_assert_int_eq(vdpastate_svq_set_guest_ring(q->svq, q->desc, q->avail,
+						      q->used),
+			 0);
+	ck_assert_int_eq(vdpastate_svq_set_fds(q->svq, q->kick, q->call, q->dkick,
+					       q->dcall),
+			 0);
+	ck_assert_int_eq(vdpastate_svq_set_dirty_log(q->svq, b->bitmap,
+						     (GPA + GSIZE) / 4096 / 8,
+						     NULL, NULL),
+			 0);
+	ck_assert_int_eq(vdpastate_transport_map_svq(b->t, 0, q->svq), 0);
+	ck_assert_int_eq(vdpastate_dev_set_svq(b->dev, i, q->svq, q->dkick,
+					       q->dcall),
+			 0);
+}
+
+static void shadow_off(struct box *b, unsigned int i)
+{
+	ck_assert_int_eq(vdpastate_dev_set_svq(b->dev, i, NULL, -1, -1), 0);
+}
+
+/* After the switch that stopped it: unmapped and freed. */
+static void shadow_free(struct box *b, unsigned int i)
+{
+	struct gq *q = &b->q[i];
+
+	ck_assert_int_eq(vdpastate_transport_unmap_svq(b->t, 0, q->svq), 0);
+	vdpastate_svq_free(q->svq);
+	q->svq = NULL;
+}
+
+static bool dirty(struct box *b, uint64_t gpa)
+{
+	uint64_t page = gpa / 4096;
+
+	return b->bitmap[page / 64] >> (page % 64) & 1;
+}
+
+START_TEST(switch_on_and_off)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st);
+	struct box b;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new(&b, ram);
+	guest_rings(&b, true);
+	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
+	/* Direct: 8 receive buffers posted, 40 frames through. */
+	post_rx(&b, 8);
+	traffic(&b, 40);
+
+	/* On: the 8 posted receive buffers stay usable, nothing is lost. */
+	for (i = 0; i < NQ; i++)
+		shadow_on(&b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
+	ck_assert_int_eq(vdpastate_svq_error(b.q[0].svq), 0);
+	b.rx_heads = 0;
+	traffic(&b, 40);
+	/* The device wrote receive buffers while shadowed: all logged. */
+	{
+		uint16_t la, ui;
+
+		ck_assert_int_eq(vdpastate_svq_get_state(b.q[1].svq, &la, &ui), 0);
+		ck_assert_uint_eq(la, 80);
+		ck_assert_uint_eq(ui, 80);
+		ck_assert_uint_ne(b.rx_heads, 0);
+		for (i = 0; i < QNUM; i++)
+			if (b.rx_heads >> i & 1)
+				ck_assert_msg(dirty(&b, b.q[0].slot0 +
+							    (uint64_t)i * SLOT),
+					      "rx slot %u not logged", i);
+		ck_assert_msg(!dirty(&b, b.q[1].slot0), "tx slot logged");
+	}
+
+	/* Off again: the device continues on the guest rings. */
+	for (i = 0; i < NQ; i++)
+		shadow_off(&b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
+	for (i = 0; i < NQ; i++)
+		shadow_free(&b, i);
+	traffic(&b, 40);
+	ck_assert_uint_eq(b.got, 120);
+	ck_assert_int_eq(vdpastate_dev_get_stats(b.dev, &st), 0);
+	ck_assert_uint_eq(st.restores, 3);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
+/* Saved while shadowed, restored on a destination that runs directly. */
+START_TEST(save_while_shadowed)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE), *ram2 = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct box src, dst;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(ram);
+	ck_assert_ptr_nonnull(ram2);
+	memset(ram, 0, GSIZE);
+	box_new(&src, ram);
+	guest_rings(&src, true);
+	for (i = 0; i < NQ; i++)
+		shadow_on(&src, i);
+	ck_assert_int_eq(vdpastate_dev_start(src.dev, src.features), 0);
+	post_rx(&src, 8);
+	traffic(&src, 50);
+	ck_assert_int_eq(vdpastate_dev_save(src.dev, blob), 0);
+	/* Save stopped the SVQs: the guest ring positions are in the blob. */
+	ck_assert_int_eq(vdpastate_svq_stop(src.q[0].svq, 0), -EINVAL);
+
+	memcpy(ram2, ram, GSIZE);
+	box_new(&dst, ram2);
+	for (i = 0; i < NQ; i++) {
+		dst.q[i].drv = src.q[i].drv; /* the guest driver, as in its RAM */
+		memset(&src.q[i].drv, 0, sizeof(src.q[i].drv));
+		dst.q[i].drv.desc = (void *)host(&dst, dst.q[i].desc);
+		dst.q[i].drv.avail = (void *)host(&dst, dst.q[i].avail);
+		dst.q[i].drv.used = (void *)host(&dst, dst.q[i].used);
+	}
+	guest_rings(&dst, false);
+	dst.sent = src.sent;
+	dst.got = src.got;
+	ck_assert_int_eq(vdpastate_dev_restore(dst.dev, blob), 0);
+	for (i = 0; i < NQ; i++) {
+		uint32_t base;
+
+		ck_assert_int_eq(vdpastate_transport_get_vring_base(dst.t, i, &base),
+				 0);
+		/* rx: 8 + 50 reposted, 50 used; tx: 50. */
+		ck_assert_uint_eq(base, 50);
+	}
+	traffic(&dst, 30);
+	ck_assert_uint_eq(dst.got, 80);
+	vdpastate_blob_free(blob);
+	for (i = 0; i < NQ; i++)
+		shadow_free(&src, i);
+	box_free(&src);
+	box_free(&dst);
+	free(ram);
+	free(ram2);
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct box b;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new(&b, ram);
+	ck_assert_int_eq(vdpastate_dev_set_svq(NULL, 0, NULL, -1, -1), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_set_svq(b.dev, 70000, NULL, -1, -1), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_switch(NULL), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_switch(b.dev), -ENOENT);
+	shadow_on(&b, 0);
+	ck_assert_int_eq(vdpastate_dev_set_svq(b.dev, 0, b.q[0].svq, -5, -1),
+			 -EBADF);
+	/* Nothing sent to the device by any of those. */
+	{
+		uint8_t st = 0xee;
+
+		ck_assert_int_eq(vdpastate_transport_get_status(b.t, &st), 0);
+		ck_assert_uint_eq(st, 0);
+	}
+	shadow_off(&b, 0);
+	shadow_free(&b, 0);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
+Suite *devsvq_suite(void)
+{
+	Suite *s = suite_create("devsvq");
+	TCase *tc = tcase_create("switch");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, switch_on_and_off);
+	tcase_add_test(tc, save_while_shadowed);
+	suite_add_tcase(s, tc);
+	return s;
+}
