@@ -18,6 +18,9 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "bytes.h"
+#include "fuzz_input.h"
+
 #define GPA 0x10000ull
 #define RAM (64u << 10)
 #define NUM 8u
@@ -28,49 +31,16 @@
 #define ACKS 0x4000u /* per head: 16 bytes of answer */
 #define F_(b) (1ULL << (b))
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static int take(struct in *in, void *dst, size_t len)
-{
-	if (in->n < len)
-		return -1;
-	memcpy(dst, in->p, len);
-	in->p += len;
-	in->n -= len;
-	return 0;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* Descriptor i: addr, len, flags, next (little-endian, as a guest). */
 static void desc(uint8_t *ram, unsigned int i, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)
 {
 	uint8_t *d = ram + DESC + 16 * (i % NUM);
 
-	put64(d, addr);
-	put32(d + 8, len);
-	put16(d + 12, flags);
-	put16(d + 14, next);
+	vds_put_le64(d, addr);
+	vds_put_le32(d + 8, len);
+	vds_put_le16(d + 12, flags);
+	vds_put_le16(d + 14, next);
 }
 
 static void check_same(struct vdpastate_dev *dev, struct vdpastate_sim *sim)
@@ -99,12 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vdpastate_mem *mem;
 	uint8_t *ram, cfgb = 0, op;
 	uint16_t avail_idx = 0;
-	uint64_t offered;
+	uint64_t offered, ring_off;
 	bool broken = false;
 	int steps = 0;
 
 	if (take(&in, &cfgb, 1))
 		return 0;
+	/* Ring features the guest may or may not use. */
+	ring_off = (cfgb & 1 ? 0 : F_(VDPASTATE_F_EVENT_IDX)) |
+		   (cfgb & 2 ? 0 : F_(VDPASTATE_F_INDIRECT_DESC));
+	ring_off = ~ring_off;
 	ram = calloc(1, RAM);
 	mem = vdpastate_mem_new();
 	t = vdpastate_sim_new(&so);
@@ -113,8 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ram || !mem || !t || !sim || !dev ||
 	    vdpastate_mem_add(mem, GPA, RAM, ram, 0) ||
 	    vdpastate_transport_get_device_features(t, &offered) ||
-	    vdpastate_dev_start(dev, offered & ~(cfgb & 1 ? 0 : F_(VDPASTATE_F_EVENT_IDX)) &
-					     ~(cfgb & 2 ? 0 : F_(VDPASTATE_F_INDIRECT_DESC)))) {
+	    vdpastate_dev_start(dev, offered & ring_off)) {
 		fprintf(stderr, "setup: %s\n", vdpastate_last_error());
 		abort();
 	}
@@ -159,8 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     1 /* NEXT */, (uint16_t)((head + 4) % NUM));
 			desc(ram, (head + 4) % NUM, GPA + ACKS + 16 * head,
 			     op & 4 ? 16 : 1, 2 /* WRITE */, 0);
-			put16(ram + AVAIL + 4 + 2 * (avail_idx % NUM), (uint16_t)head);
-			put16(ram + AVAIL + 2, ++avail_idx);
+			vds_put_le16(ram + AVAIL + 4 + 2 * (avail_idx % NUM),
+				     (uint16_t)head);
+			vds_put_le16(ram + AVAIL + 2, ++avail_idx);
 			break;
 		}
 		case 2: { /* move the avail index anywhere */
@@ -169,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (take(&in, b, 2))
 				break;
 			avail_idx = (uint16_t)(b[0] | b[1] << 8);
-			put16(ram + AVAIL + 2, avail_idx);
+			vds_put_le16(ram + AVAIL + 2, avail_idx);
 			break;
 		}
 		default: {

@@ -8,23 +8,9 @@
  * run if it is not).
  */
 #include "../ringenv.c" /* IWYU pragma: keep */
+#include "fuzz_input.h"
 
 #define F_(b) (1ULL << (b))
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static int take(struct in *in, void *dst, size_t len)
-{
-	if (in->n < len)
-		return -1;
-	memcpy(dst, in->p, len);
-	in->p += len;
-	in->n -= len;
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
