@@ -247,8 +247,10 @@ vdpastate_dev_open(struct vdpastate_transport *t,
 				    "power of two and cvq_iova page aligned");
 	}
 	/* Only this library names a transport "sim"; in inline mode nobody
-	 * else would run the device while the handle waits for it. */
-	if (!strcmp(vdpastate_transport_name(t), "sim"))
+	 * else would run the device while the handle waits for it.  A sim
+	 * on its own thread is waited for like any device. */
+	if (!strcmp(vdpastate_transport_name(t), "sim") &&
+	    !vds_sim_threaded(vds_transport_ctx(t)))
 		dev->sim = vds_transport_ctx(t);
 	dev->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	dev->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -427,7 +429,13 @@ static uint8_t *ack_at(struct vdpastate_dev *dev, unsigned int i)
 	return dev->mem + dev->ro_size + dev->ack_off + (size_t)i * ACK_SLOT;
 }
 
-/* Run the device until it used *pending more chains or time runs out. */
+/*
+ * Run the device until it used n more chains or time runs out.  Before
+ * sleeping, ask for a call at the next used entry and look once more: an
+ * entry that arrived between the last read and the request would
+ * otherwise raise no call (with EVENT_IDX the request names the next
+ * entry to read) and the wait would last until the deadline.
+ */
 static int wait_used(struct vdpastate_dev *dev, unsigned int n,
 		     const uint16_t *slot_of, bool *done, uint32_t *len_of,
 		     uint64_t deadline)
@@ -442,7 +450,6 @@ static int wait_used(struct vdpastate_dev *dev, unsigned int n,
 
 		if (dev->sim)
 			vdpastate_sim_poll(dev->sim);
-		vds_vdrv_want_calls(&dev->drv, true);
 		while ((r = vds_vdrv_get_used(&dev->drv, &id, &len)) == 1) {
 			unsigned int s = slot_of[id];
 
@@ -460,6 +467,9 @@ static int wait_used(struct vdpastate_dev *dev, unsigned int n,
 			return r;
 		if (got >= n)
 			break;
+		vds_vdrv_want_calls(&dev->drv, true);
+		if (vds_vdrv_more_used(&dev->drv))
+			continue;
 		now = now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;

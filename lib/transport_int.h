@@ -66,4 +66,8 @@ vds_vdpa_maps_overlap(const struct vds_vdpa_maps *m, uint64_t first,
 		      uint64_t last);
 void vds_vdpa_maps_fini(struct vds_vdpa_maps *m);
 
+/* Whether a simulated device runs on a thread of its own. */
+struct vdpastate_sim;
+bool vds_sim_threaded(const struct vdpastate_sim *s);
+
 #endif /* VDS_TRANSPORT_INT_H */

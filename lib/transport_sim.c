@@ -526,12 +526,33 @@ again:
 
 /* ------------------------------------------------------------ control queue */
 
+/*
+ * The device's processing time.  nanosleep() sleeps at least the timer
+ * slack (50 us by default), far more than a device's few microseconds,
+ * so short delays spin on the clock instead.
+ */
+#define SPIN_NS 200000u
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
 
+	if (ns < SPIN_NS) {
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u +
+			       (uint64_t)(t.tv_nsec - t0.tv_nsec) < ns);
+		return;
+	}
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+bool vds_sim_threaded(const struct vdpastate_sim *s)
+{
+	return s->thread_on;
 }
 
 static bool err_injected(const struct vdpastate_sim *s, uint8_t cls, uint8_t cmd)

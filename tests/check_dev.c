@@ -555,19 +555,64 @@ static int c_range(void *c, uint64_t *f, uint64_t *l)
 	return vdpastate_transport_get_iova_range(c, f, l);
 }
 
+/* No backend features, groups or suspend: everything in ASID 0. */
+static const struct vdpastate_transport_ops ops = {
+	.get_device_features = c_feat, .set_driver_features = c_setf,
+	.get_config = c_cfg, .get_status = c_gst, .set_status = c_sst,
+	.get_vq_count = c_vqs, .get_vring_num_max = c_nmax,
+	.set_vring_num = c_num, .set_vring_addr = c_addr,
+	.set_vring_base = c_sbase, .get_vring_base = c_gbase,
+	.set_vring_kick = c_kick, .set_vring_call = c_call,
+	.set_vring_enable = c_en, .dma_map = c_map, .dma_unmap = c_unmap,
+	.get_iova_range = c_range,
+};
+
+/*
+ * A device the handle cannot run itself (a threaded sim behind a custom
+ * transport, as a real device is) that answers a batch slowly, so the
+ * handle reads part of it before it waits: it must be woken by the rest.
+ * A liveness check, not a timing one: a lost wakeup waits out the 20 s
+ * timeout once per batch, so the restore must simply end well before one
+ * timeout has passed.
+ */
+START_TEST(no_lost_wakeup)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS,
+		       .cvq_latency_ns = 20000, .flags = VDPASTATE_SIM_F_THREAD);
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_ring_size = 16,
+		       .cvq_timeout_ms = 20000);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st);
+	struct vdpastate_transport *inner = vdpastate_sim_new(&o);
+	struct vdpastate_transport *t = vdpastate_transport_new(&ops, sizeof(ops),
+							      inner);
+	struct vdpastate_dev *dev = vdpastate_dev_open(t, &d);
+	struct side src;
+	struct vdpastate_blob *b;
+	struct timespec t0, t1;
+	double secs;
+
+	ck_assert_ptr_nonnull(dev);
+	side_new(&src, PAIRS);
+	b = rich_blob(&src, 100);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_msg(vdpastate_dev_restore(dev, b) == 0, "%s",
+		      vdpastate_last_error());
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_int_eq(vdpastate_dev_get_stats(dev, &st), 0);
+	ck_assert_uint_gt(st.cvq_batches, 10);
+	ck_assert_msg(secs < 10, "restore of %llu batches took %.1f s: a lost "
+		      "wakeup", (unsigned long long)st.cvq_batches, secs);
+	vdpastate_blob_free(b);
+	vdpastate_dev_free(dev);
+	vdpastate_transport_free(t);
+	vdpastate_transport_free(inner);
+	side_free(&src);
+}
+END_TEST
+
 START_TEST(custom_transport)
 {
-	/* No backend features, groups or suspend: everything in ASID 0. */
-	static const struct vdpastate_transport_ops ops = {
-		.get_device_features = c_feat, .set_driver_features = c_setf,
-		.get_config = c_cfg, .get_status = c_gst, .set_status = c_sst,
-		.get_vq_count = c_vqs, .get_vring_num_max = c_nmax,
-		.set_vring_num = c_num, .set_vring_addr = c_addr,
-		.set_vring_base = c_sbase, .get_vring_base = c_gbase,
-		.set_vring_kick = c_kick, .set_vring_call = c_call,
-		.set_vring_enable = c_en, .dma_map = c_map, .dma_unmap = c_unmap,
-		.get_iova_range = c_range,
-	};
 	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS,
 		       .flags = VDPASTATE_SIM_F_THREAD);
 	struct vdpastate_transport *inner[2], *t[2];
@@ -813,6 +858,7 @@ Suite *dev_suite(void)
 	tcase_add_loop_test(tc, timeout_when_device_hangs, 0, 2);
 	tcase_add_test(tc, compat_report);
 	tcase_add_test(tc, custom_transport);
+	tcase_add_test(tc, no_lost_wakeup);
 	tcase_add_test(tc, fail_every_call_restore);
 	tcase_add_test(tc, fail_every_call_early);
 	tcase_add_test(tc, migrate_property);
