@@ -245,8 +245,8 @@ int main(void)
 		       med[lat][ONE_IN_FLIGHT] / med[lat][PIPELINED]);
 	/*
 	 * What the device spent per command beyond the 0 us case: the
-	 * latency the sim really applied, which can exceed the one asked for
-	 * (a sleep is rounded up to the thread's timer slack).
+	 * latency the sim really applied (its spin, plus any time the host
+	 * took its thread away).
 	 */
 	dev_us = (best[1][PIPELINED] - best[0][PIPELINED]) * 1e3 / NCMDS;
 	printf("bench: pipelined, 2 us vs 0 us: %.1f us more per command (the "
