@@ -2,23 +2,25 @@
 /*
  * lib/iova.c - the IOVA allocator and its translations.
  *
- * Every mapping or reservation is one node that sits in up to two
- * indexes: the AVL tree by first IOVA (all nodes), and the B+tree of its
- * kind (GPA or HVA; reservations have no key) by first key address.
+ * Every mapping or reservation sits in up to two indexes: the IOVA index
+ * by first IOVA (all of them, with their address and kind), and the
+ * B+tree of its kind (GPA or HVA; reservations have no key) by first key
+ * address.
  * Keeping GPA and HVA keys apart means two guest ranges backed by the same
  * host memory (an alias) never shadow each other.  The key indexes are
  * B+trees (btree.h) because a translation is a floor search on them: a
  * few cache-line-sized nodes per search instead of one cache miss per
  * level of a binary tree.  Their leaves hold, for each first address, the
- * mapping's first IOVA and last address (a copy of what its node says,
- * set once: mappings never change), so a translation reads no node.
+ * mapping's first IOVA and last address (a copy of what the IOVA index
+ * says, set once: mappings never change), so a translation reads nothing
+ * else.
  *
- * The IOVA tree is augmented: each node knows the lowest and highest IOVA
- * of its subtree and the largest free gap between two nodes of its
- * subtree.  That gap depends only on the subtree's contents, not on its
- * neighbours, so it is kept right by the tree's own rebalancing.  The
- * lowest-address first fit then descends to the leftmost subtree whose
- * largest gap is big enough: O(log n).  With an alignment, a gap can be big
+ * The IOVA index (ivtree.h) is a B+tree of the ranges by first IOVA,
+ * augmented with the largest free gap of each subtree and, in an inner
+ * node, each child's lowest and highest IOVA, so the gap between two
+ * children is read in their parent.  The lowest-address first fit is one
+ * descent into the leftmost subtrees whose gap is big enough: O(log n),
+ * a few cache lines per level.  With an alignment, a gap can be big
  * enough and still hold no aligned fit (its start is just past an aligned
  * address); the search then moves on to the next large-enough gap, so its
  * cost is O(log n) per such near miss.  With page-sized mappings in a
@@ -34,30 +36,18 @@
 
 #include <libvdpastate/iova.h>
 
-#include "avl.h"
 #include "btree.h"
 #include "internal.h"
 #include "iova_internal.h"
-
-struct iova_node {
-	struct vds_avl by_iova; /* key: first IOVA */
-	uint64_t addr;          /* first GPA or HVA; 0 if reserved */
-	uint64_t last;          /* last IOVA */
-	uint32_t kind;
-	/* Augmentation of the by_iova subtree rooted here. */
-	uint64_t sub_first, sub_last; /* lowest and highest IOVA */
-	uint64_t sub_gap;             /* largest free gap between its nodes */
-};
+#include "ivtree.h"
 
 struct vdpastate_iova {
 	uint64_t first, last;
-	struct vds_avl *by_iova;
+	struct vds_ivt by_iova; /* every range: { first, last, addr, kind } */
 	/* GPA, HVA: first address -> { first IOVA, last address } */
 	struct vds_bt by_addr[2];
 	size_t count[4];            /* by kind; [0] unused */
 };
-
-#define NODE(a) ((struct iova_node *)((char *)(a) - offsetof(struct iova_node, by_iova)))
 
 #define DEFAULT_ALIGN 4096u
 #define KNOWN_MAP_FLAGS VDPASTATE_IOVA_MAP_FIXED
@@ -66,30 +56,10 @@ static const char *const kind_name[] = { "?", "GPA", "HVA", "reserved" };
 
 typedef unsigned long long ull;
 
-static uint64_t max64(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
-
-static void update(struct vds_avl *a)
-{
-	struct iova_node *n = NODE(a);
-	uint64_t gap = 0;
-
-	n->sub_first = a->l ? NODE(a->l)->sub_first : a->key;
-	n->sub_last = a->r ? NODE(a->r)->sub_last : n->last;
-	if (a->l)
-		gap = max64(NODE(a->l)->sub_gap, a->key - NODE(a->l)->sub_last - 1);
-	if (a->r)
-		gap = max64(gap, max64(NODE(a->r)->sub_gap,
-				       NODE(a->r)->sub_first - n->last - 1));
-	n->sub_gap = gap;
-}
-
 /* Last key address of a mapping. */
-static uint64_t addr_last(const struct iova_node *n)
+static uint64_t addr_last(const struct vds_ivt_ent *n)
 {
-	return n->addr + (n->last - n->by_iova.key);
+	return n->addr + (n->last - n->first);
 }
 
 static bool kind_ok(enum vdpastate_iova_kind kind)
@@ -113,142 +83,67 @@ VDPASTATE_API struct vdpastate_iova *vdpastate_iova_new(uint64_t first,
 	return iova;
 }
 
-static void free_tree(struct vds_avl *a)
-{
-	while (a) {
-		struct vds_avl *r = a->r;
-
-		free_tree(a->l);
-		free(NODE(a));
-		a = r;
-	}
-}
-
 VDPASTATE_API void vdpastate_iova_free(struct vdpastate_iova *iova)
 {
 	if (!iova)
 		return;
-	free_tree(iova->by_iova);
+	vds_ivt_free(&iova->by_iova);
 	vds_bt_free(&iova->by_addr[0]);
 	vds_bt_free(&iova->by_addr[1]);
 	free(iova);
 }
 
-/* The node whose IOVA range holds addr, or NULL. */
-static struct iova_node *find_iova(const struct vdpastate_iova *iova,
-				   uint64_t addr)
+/* The range that holds addr, into *n; false if none does. */
+static bool find_iova(const struct vdpastate_iova *iova, uint64_t addr,
+		      struct vds_ivt_ent *n)
 {
-	struct vds_avl *a = vds_avl_floor(iova->by_iova, addr);
-
-	return a && NODE(a)->last >= addr ? NODE(a) : NULL;
+	return vds_ivt_floor(&iova->by_iova, addr, n) && n->last >= addr;
 }
 
-/* Some node overlapping [first, last] in the IOVA tree, or NULL. */
-static struct iova_node *iova_overlap(const struct vdpastate_iova *iova,
-				      uint64_t first, uint64_t last)
+/* A range overlapping [first, last], into *n; false if none does. */
+static bool iova_overlap(const struct vdpastate_iova *iova, uint64_t first,
+			 uint64_t last, struct vds_ivt_ent *n)
 {
-	/* Disjoint nodes are sorted by last byte too: only this one can. */
-	struct vds_avl *a = vds_avl_floor(iova->by_iova, last);
-
-	return a && NODE(a)->last >= first ? NODE(a) : NULL;
-}
-
-/* Does [a, b] hold size bytes starting at a multiple of mask + 1? */
-static bool fit(uint64_t a, uint64_t b, uint64_t size, uint64_t mask,
-		uint64_t *out)
-{
-	uint64_t s;
-
-	if (a > ~mask) /* rounding up would pass 2^64 */
-		return false;
-	s = (a + mask) & ~mask;
-	if (s > b || b - s < size - 1)
-		return false;
-	*out = s;
-	return true;
-}
-
-/* Lowest aligned fit in a gap between two nodes of the subtree at a. */
-static bool fit_subtree(const struct vds_avl *a, uint64_t size, uint64_t mask,
-			uint64_t *out)
-{
-	while (a && NODE(a)->sub_gap >= size) {
-		const struct iova_node *n = NODE(a);
-
-		if (a->l) {
-			const struct iova_node *l = NODE(a->l);
-
-			if (fit_subtree(a->l, size, mask, out))
-				return true;
-			if (a->key - l->sub_last > 1 &&
-			    fit(l->sub_last + 1, a->key - 1, size, mask, out))
-				return true;
-		}
-		if (a->r) {
-			const struct iova_node *r = NODE(a->r);
-
-			if (r->sub_first - n->last > 1 &&
-			    fit(n->last + 1, r->sub_first - 1, size, mask, out))
-				return true;
-		}
-		a = a->r;
-	}
-	return false;
-}
-
-/* Lowest aligned fit in the whole space: before, between, after nodes. */
-static bool alloc_range(const struct vdpastate_iova *iova, uint64_t size,
-			uint64_t mask, uint64_t *out)
-{
-	const struct iova_node *root;
-
-	if (!iova->by_iova)
-		return fit(iova->first, iova->last, size, mask, out);
-	root = NODE(iova->by_iova);
-	return (root->sub_first > iova->first &&
-		fit(iova->first, root->sub_first - 1, size, mask, out)) ||
-	       fit_subtree(iova->by_iova, size, mask, out) ||
-	       (root->sub_last < iova->last &&
-		fit(root->sub_last + 1, iova->last, size, mask, out));
+	/* Disjoint ranges are sorted by last byte too: only this one can. */
+	return vds_ivt_floor(&iova->by_iova, last, n) && n->last >= first;
 }
 
 static int insert(struct vdpastate_iova *iova, uint32_t kind, uint64_t addr,
 		  uint64_t first, uint64_t last)
 {
-	struct iova_node *n = malloc(sizeof(*n));
+	const struct vds_ivt_ent e = { first, last, addr, kind };
 	const struct vds_bt_val v = { { first, addr + (last - first) } };
 
-	/* The key index may allocate too: insert there first, then the
-	 * AVL tree, which cannot fail. */
-	if (!n || (kind != VDPASTATE_IOVA_RESERVED &&
-		   vds_bt_insert(&iova->by_addr[kind - 1], addr, &v))) {
-		free(n);
-		return vds_fail(-ENOMEM, "iova: %s [0x%llx, 0x%llx]: out of memory",
-				kind_name[kind], (ull)first, (ull)last);
+	/* Both indexes may allocate: the IOVA index first, then the key
+	 * index, undoing the first (removal never allocates) if it fails. */
+	if (vds_ivt_insert(&iova->by_iova, &e))
+		goto nomem;
+	if (kind != VDPASTATE_IOVA_RESERVED &&
+	    vds_bt_insert(&iova->by_addr[kind - 1], addr, &v)) {
+		vds_ivt_remove(&iova->by_iova, first, NULL);
+		goto nomem;
 	}
-	n->by_iova.key = first;
-	n->addr = addr;
-	n->last = last;
-	n->kind = kind;
-	iova->by_iova = vds_avl_insert(iova->by_iova, &n->by_iova, update);
 	iova->count[kind]++;
 	return 0;
+nomem:
+	return vds_fail(-ENOMEM, "iova: %s [0x%llx, 0x%llx]: out of memory",
+			kind_name[kind], (ull)first, (ull)last);
 }
 
 static int overlap_fail(uint32_t kind, uint64_t first, uint64_t last,
-			const struct iova_node *o)
+			const struct vds_ivt_ent *o)
 {
 	return vds_fail(-EEXIST,
 			"iova: %s IOVA [0x%llx, 0x%llx]: overlaps %s mapping at IOVA [0x%llx, 0x%llx]",
 			kind == VDPASTATE_IOVA_RESERVED ? "reserve" : "map",
 			(ull)first, (ull)last, kind_name[o->kind],
-			(ull)o->by_iova.key, (ull)o->last);
+			(ull)o->first, (ull)o->last);
 }
 
 VDPASTATE_API int vdpastate_iova_reserve(struct vdpastate_iova *iova,
 					 uint64_t first, uint64_t last)
 {
-	const struct iova_node *o;
+	struct vds_ivt_ent o;
 
 	if (!iova)
 		return vds_fail(-EINVAL, "iova: reserve: no IOVA space");
@@ -257,9 +152,8 @@ VDPASTATE_API int vdpastate_iova_reserve(struct vdpastate_iova *iova,
 				"iova: reserve [0x%llx, 0x%llx]: not a range inside the space [0x%llx, 0x%llx]",
 				(ull)first, (ull)last, (ull)iova->first,
 				(ull)iova->last);
-	o = iova_overlap(iova, first, last);
-	if (o)
-		return overlap_fail(VDPASTATE_IOVA_RESERVED, first, last, o);
+	if (iova_overlap(iova, first, last, &o))
+		return overlap_fail(VDPASTATE_IOVA_RESERVED, first, last, &o);
 	return insert(iova, VDPASTATE_IOVA_RESERVED, 0, first, last);
 }
 
@@ -323,11 +217,12 @@ VDPASTATE_API int vdpastate_iova_map(struct vdpastate_iova *iova,
 				(ull)k->v[0]);
 
 	if (flags & VDPASTATE_IOVA_MAP_FIXED) {
-		const struct iova_node *o = iova_overlap(iova, first, first + (size - 1));
+		struct vds_ivt_ent o;
 
-		if (o)
-			return overlap_fail(kind, first, first + (size - 1), o);
-	} else if (!alloc_range(iova, size, align - 1, &first)) {
+		if (iova_overlap(iova, first, first + (size - 1), &o))
+			return overlap_fail(kind, first, first + (size - 1), &o);
+	} else if (!vds_ivt_fit(&iova->by_iova, iova->first, iova->last, size,
+				align - 1, &first)) {
 		return vds_fail(-ENOSPC, "iova: map %s [0x%llx, +0x%llx]: no free IOVA range of that size aligned to 0x%llx in [0x%llx, 0x%llx]",
 				kind_name[kind], (ull)addr, (ull)size,
 				(ull)align, (ull)iova->first, (ull)iova->last);
@@ -344,20 +239,16 @@ VDPASTATE_API int vdpastate_iova_map(struct vdpastate_iova *iova,
 VDPASTATE_API int vdpastate_iova_unmap(struct vdpastate_iova *iova,
 				       uint64_t iova_addr)
 {
-	struct vds_avl *a;
-	struct iova_node *n;
+	struct vds_ivt_ent n;
 
 	if (!iova)
 		return vds_fail(-EINVAL, "iova: unmap: no IOVA space");
-	iova->by_iova = vds_avl_remove(iova->by_iova, iova_addr, update, &a);
-	if (!a)
+	if (vds_ivt_remove(&iova->by_iova, iova_addr, &n))
 		return vds_fail(-ENOENT, "iova: unmap IOVA 0x%llx: no mapping starts there",
 				(ull)iova_addr);
-	n = NODE(a);
-	if (n->kind != VDPASTATE_IOVA_RESERVED)
-		vds_bt_remove(&iova->by_addr[n->kind - 1], n->addr, NULL);
-	iova->count[n->kind]--;
-	free(n);
+	if (n.kind != VDPASTATE_IOVA_RESERVED)
+		vds_bt_remove(&iova->by_addr[n.kind - 1], n.addr, NULL);
+	iova->count[n.kind]--;
 	return 0;
 }
 
@@ -388,47 +279,40 @@ VDPASTATE_API int vdpastate_iova_lookup(const struct vdpastate_iova *iova,
 					enum vdpastate_iova_kind *kind,
 					uint64_t *addr, uint64_t *contig)
 {
-	const struct iova_node *n;
+	struct vds_ivt_ent n;
 
 	if (!iova)
 		return vds_fail(-EINVAL, "iova: lookup: no IOVA space");
-	n = find_iova(iova, iova_addr);
-	if (!n)
+	if (!find_iova(iova, iova_addr, &n))
 		return vds_fail(-ENOENT, "iova: lookup IOVA 0x%llx: not mapped",
 				(ull)iova_addr);
 	if (kind)
-		*kind = n->kind;
+		*kind = n.kind;
 	if (addr)
-		*addr = n->kind == VDPASTATE_IOVA_RESERVED ?
-				0 : n->addr + (iova_addr - n->by_iova.key);
+		*addr = n.kind == VDPASTATE_IOVA_RESERVED ?
+				0 : n.addr + (iova_addr - n.first);
 	if (contig) /* a reservation of all 2^64 IOVAs saturates */
-		*contig = n->last - iova_addr == UINT64_MAX ?
-				  UINT64_MAX : n->last - iova_addr + 1;
+		*contig = n.last - iova_addr == UINT64_MAX ?
+				  UINT64_MAX : n.last - iova_addr + 1;
 	return 0;
 }
 
-static int walk(const struct vds_avl *a,
-		int (*fn)(const struct vdpastate_iova_mapping *m, void *arg),
-		void *arg)
-{
-	for (; a; a = a->r) {
-		const struct iova_node *n = NODE(a);
-		struct vdpastate_iova_mapping m;
-		int rc = walk(a->l, fn, arg);
+struct walk_arg {
+	int (*fn)(const struct vdpastate_iova_mapping *m, void *arg);
+	void *arg;
+};
 
-		if (rc)
-			return rc;
-		m = (struct vdpastate_iova_mapping){
-			.iova = a->key,
-			.size = n->last - a->key + 1,
-			.addr = n->addr,
-			.kind = n->kind,
-		};
-		rc = fn(&m, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+static int walk_one(const struct vds_ivt_ent *e, void *arg)
+{
+	const struct walk_arg *w = arg;
+	const struct vdpastate_iova_mapping m = {
+		.iova = e->first,
+		.size = e->last - e->first + 1,
+		.addr = e->addr,
+		.kind = e->kind,
+	};
+
+	return w->fn(&m, w->arg);
 }
 
 VDPASTATE_API int vdpastate_iova_foreach(
@@ -436,9 +320,12 @@ VDPASTATE_API int vdpastate_iova_foreach(
 	int (*fn)(const struct vdpastate_iova_mapping *m, void *arg),
 	void *arg)
 {
+	struct walk_arg w = { fn, arg };
+
 	if (!iova || !fn)
 		return vds_fail(-EINVAL, "iova: foreach: no IOVA space or no function");
-	return walk(iova->by_iova, fn, arg);
+
+	return vds_ivt_walk(&iova->by_iova, walk_one, &w);
 }
 
 VDPASTATE_API size_t vdpastate_iova_count(const struct vdpastate_iova *iova,
@@ -449,24 +336,6 @@ VDPASTATE_API size_t vdpastate_iova_count(const struct vdpastate_iova *iova,
 	if (kind == 0)
 		return iova->count[1] + iova->count[2] + iova->count[3];
 	return iova->count[kind];
-}
-
-/* Recheck one subtree's augmentation against its nodes. */
-static int check_aug(const struct vds_avl *a)
-{
-	const struct iova_node *n = NODE(a);
-	struct iova_node want = *n;
-
-	if (n->last < a->key || (a->l && check_aug(a->l)) ||
-	    (a->r && check_aug(a->r)))
-		return -1;
-	if (a->l && NODE(a->l)->sub_last >= a->key)
-		return -1;
-	if (a->r && NODE(a->r)->sub_first <= n->last)
-		return -1;
-	update(&want.by_iova);
-	return want.sub_first == n->sub_first && want.sub_last == n->sub_last &&
-			       want.sub_gap == n->sub_gap ? 0 : -1;
 }
 
 struct key_check {
@@ -483,12 +352,13 @@ struct key_check {
  */
 static int check_key(uint64_t key, const struct vds_bt_val *v, void *arg)
 {
-	const struct iova_node *n = find_iova(((struct key_check *)arg)->iova, v->v[0]);
 	struct key_check *c = arg;
+	struct vds_ivt_ent n;
 
-	if (!n || n->by_iova.key != v->v[0] || n->kind != c->kind ||
-	    n->addr != key || n->last - n->by_iova.key > UINT64_MAX - key ||
-	    addr_last(n) != v->v[1] || (c->seen && key <= c->prev_last))
+	if (!find_iova(c->iova, v->v[0], &n) || n.first != v->v[0] ||
+	    n.kind != c->kind || n.addr != key ||
+	    n.last - n.first > UINT64_MAX - key || addr_last(&n) != v->v[1] ||
+	    (c->seen && key <= c->prev_last))
 		return -1;
 	c->seen = true;
 	c->prev_last = v->v[1];
@@ -499,7 +369,7 @@ int vds_iova_check(const struct vdpastate_iova *iova)
 {
 	struct key_check gc = { iova, VDPASTATE_IOVA_GPA, false, 0 };
 	struct key_check hc = { iova, VDPASTATE_IOVA_HVA, false, 0 };
-	long n = vds_avl_check(iova->by_iova);
+	long n = vds_ivt_check(&iova->by_iova);
 	long g = vds_bt_check(&iova->by_addr[0], check_key, &gc);
 	long h = vds_bt_check(&iova->by_addr[1], check_key, &hc);
 
@@ -507,9 +377,9 @@ int vds_iova_check(const struct vdpastate_iova *iova)
 	    (size_t)h != iova->count[2] ||
 	    (size_t)n != iova->count[1] + iova->count[2] + iova->count[3])
 		return -1;
-	if (iova->by_iova && (check_aug(iova->by_iova) ||
-			      NODE(iova->by_iova)->sub_first < iova->first ||
-			      NODE(iova->by_iova)->sub_last > iova->last))
+	if (iova->by_iova.root &&
+	    (iova->by_iova.root->first[0] < iova->first ||
+	     iova->by_iova.root->last[iova->by_iova.root->n - 1] > iova->last))
 		return -1;
 	return 0;
 }

@@ -6,12 +6,12 @@
 #include <libvdpastate/iova.h>
 
 /*
- * Check every invariant of the space: the IOVA tree is an AVL tree in key
- * order and every subtree's augmentation (lowest and highest IOVA, largest
- * gap) is what its nodes say; the GPA and HVA indexes are valid B+trees
- * (vds_bt_check) whose every entry is a mapping of that kind, in the IOVA
- * tree, keyed by its first address, not overlapping its predecessor; the
- * sizes match the counts.  0 or -1.
+ * Check every invariant of the space: the IOVA index is a valid augmented
+ * B+tree (vds_ivt_check: ranges sorted and disjoint, every summary and
+ * gap what the ranges give) inside the space; the GPA and HVA indexes are
+ * valid B+trees (vds_bt_check) whose every entry is a mapping of that
+ * kind, in the IOVA index, keyed by its first address, not overlapping
+ * its predecessor; the sizes match the counts.  0 or -1.
  */
 int vds_iova_check(const struct vdpastate_iova *iova);
 

@@ -16,9 +16,11 @@
 #include <libvdpastate/libvdpastate.h>
 
 #include "btree.h"
+#include "ivtree.h"
 #include "iova_internal.h"
 #include "iova_model.h"
 #include "suites.h"
+#include "tests_rand.h"
 
 #define ERRMSG_HAS(s) ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), (s)))
 #define GPA VDPASTATE_IOVA_GPA
@@ -876,6 +878,180 @@ END_TEST
 
 /* ------------------------------------------------------ randomized model */
 
+/* ------------------------------------------------------------ ivtree */
+
+/* Slot k of the reference is the range [k * 32, k * 32 + len[k] - 1]. */
+#define IVT_SLOTS 4096
+struct ivt_ref {
+	uint8_t len[IVT_SLOTS]; /* 0: free */
+	unsigned int n;
+};
+
+/* Does [a, b] hold size bytes at a multiple of mask + 1?  (a <= b) */
+static bool ref_stretch(uint64_t a, uint64_t b, uint64_t size, uint64_t mask,
+			uint64_t *out)
+{
+	uint64_t s = (a + mask) & ~mask;
+
+	if (s < a || s > b || b - s < size - 1)
+		return false;
+	*out = s;
+	return true;
+}
+
+/* Lowest aligned fit in [lo, hi] outside the reference's ranges, which
+ * all lie in [lo, hi]. */
+static bool ref_fit(const struct ivt_ref *r, uint64_t lo, uint64_t hi,
+		    uint64_t size, uint64_t mask, uint64_t *out)
+{
+	uint64_t at = lo;
+	unsigned int k;
+
+	for (k = 0; k < IVT_SLOTS; k++) {
+		uint64_t first = (uint64_t)k * 32;
+
+		if (!r->len[k])
+			continue;
+		if (first > at && ref_stretch(at, first - 1, size, mask, out))
+			return true;
+		at = first + r->len[k];
+	}
+	return at <= hi && ref_stretch(at, hi, size, mask, out);
+}
+
+static void ivt_put(struct vds_ivt *t, struct ivt_ref *r, unsigned int k,
+		    uint8_t len)
+{
+	const struct vds_ivt_ent e = { (uint64_t)k * 32,
+				       (uint64_t)k * 32 + len - 1, k * 7ull,
+				       k % 3 + 1 };
+
+	ck_assert_int_eq(vds_ivt_insert(t, &e), 0);
+	r->len[k] = len;
+	r->n++;
+}
+
+static void ivt_take(struct vds_ivt *t, struct ivt_ref *r, unsigned int k)
+{
+	struct vds_ivt_ent e;
+
+	ck_assert_int_eq(vds_ivt_remove(t, (uint64_t)k * 32, &e), 0);
+	ck_assert_uint_eq(e.first, (uint64_t)k * 32);
+	ck_assert_uint_eq(e.last, (uint64_t)k * 32 + r->len[k] - 1);
+	ck_assert_uint_eq(e.addr, k * 7ull);
+	ck_assert_uint_eq(e.kind, k % 3 + 1);
+	r->len[k] = 0;
+	r->n--;
+}
+
+/* Floors, fits and the whole structure against the reference. */
+static void ivt_compare(const struct vds_ivt *t, const struct ivt_ref *r,
+			struct vds_rand *rnd)
+{
+	unsigned int i;
+
+	ck_assert_int_eq(vds_ivt_check(t), (long)r->n);
+	for (i = 0; i < 64; i++) {
+		uint64_t key = vds_rand(rnd) % (IVT_SLOTS * 32 + 64);
+		uint64_t size = 1 + vds_rand(rnd) % 48, mask = 0, a = 0, b = 0;
+		uint64_t lo = 0, hi = IVT_SLOTS * 32 + vds_rand(rnd) % 100;
+		struct vds_ivt_ent e;
+		long k = (long)(key / 32);
+		bool want, got;
+
+		while (k >= IVT_SLOTS || (k >= 0 && !r->len[k]))
+			k--;
+		got = vds_ivt_floor(t, key, &e);
+		ck_assert_int_eq(got, k >= 0);
+		if (got)
+			ck_assert_uint_eq(e.first, (uint64_t)k * 32);
+		if (vds_rand(rnd) % 2)
+			mask = (1ull << (vds_rand(rnd) % 6)) - 1;
+		want = ref_fit(r, lo, hi, size, mask, &a);
+		got = vds_ivt_fit(t, lo, hi, size, mask, &b);
+		ck_assert_msg(want == got && (!want || a == b),
+			      "fit size %llu mask %llx in [%llu, %llu]: tree %d "
+			      "0x%llx, reference %d 0x%llx",
+			      (unsigned long long)size, (unsigned long long)mask,
+			      (unsigned long long)lo, (unsigned long long)hi, got,
+			      (unsigned long long)b, want, (unsigned long long)a);
+	}
+}
+
+/* Grow to thousands of ranges (four levels), then shrink to nothing,
+ * against a reference: every split, borrow and merge at every level. */
+START_TEST(ivt_random_against_reference)
+{
+	static struct ivt_ref r;
+	struct vds_rand rnd = vds_rand_seed(99);
+	struct vds_ivt t = { 0 };
+	unsigned int step, k, maxh = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (step = 0; step < 60000; step++) {
+		/* Mostly inserts in the first half, mostly removals after. */
+		bool grow = vds_rand(&rnd) % 100 < (step < 30000 ? 80 : 15);
+
+		k = vds_rand(&rnd) % IVT_SLOTS;
+		if (!r.len[k] && grow)
+			ivt_put(&t, &r, k, (uint8_t)(1 + vds_rand(&rnd) % 32));
+		else if (r.len[k] && !grow)
+			ivt_take(&t, &r, k);
+		if (t.height > maxh)
+			maxh = t.height;
+		if (step % 997 == 0)
+			ivt_compare(&t, &r, &rnd);
+	}
+	ck_assert_uint_ge(maxh, 4);
+	for (k = 0; k < IVT_SLOTS; k++)
+		if (r.len[k])
+			ivt_take(&t, &r, k);
+	ivt_compare(&t, &r, &rnd);
+	ck_assert_ptr_null(t.root);
+	ck_assert_int_eq(vds_ivt_remove(&t, 0, NULL), -ENOENT);
+	vds_ivt_free(&t);
+}
+END_TEST
+
+/* An allocation failing at any split leaves the tree as it was. */
+START_TEST(ivt_enomem_changes_nothing)
+{
+	struct vds_ivt t = { 0 };
+	struct vds_ivt_ent e = { 0, 0, 0, 1 };
+	uint64_t k = 0, n = 0;
+	long fail;
+
+	vds_ivt_fail_alloc_in = 1;
+	ck_assert_int_eq(vds_ivt_insert(&t, &e), -ENOMEM);
+	ck_assert_int_eq(vds_ivt_check(&t), 0);
+	/* Ascending keys leave every node on the rightmost path full. */
+	for (;; k++, n++) {
+		const struct vds_ivt_node *x = t.root;
+		bool full = t.height >= 3;
+
+		for (; full && x; x = x->leaf ? NULL : x->c.child[x->n - 1])
+			full = x->n == VDS_IVT_MAX;
+		if (full)
+			break;
+		e.first = e.last = k * 2;
+		ck_assert_int_eq(vds_ivt_insert(&t, &e), 0);
+	}
+	/* The next key splits every level and adds a root: 4 nodes. */
+	e.first = e.last = k * 2;
+	for (fail = 1; fail <= 4; fail++) {
+		vds_ivt_fail_alloc_in = fail;
+		ck_assert_int_eq(vds_ivt_insert(&t, &e), -ENOMEM);
+		ck_assert_uint_eq(t.height, 3);
+		ck_assert_int_eq(vds_ivt_check(&t), (long)n);
+	}
+	vds_ivt_fail_alloc_in = 0;
+	ck_assert_int_eq(vds_ivt_insert(&t, &e), 0);
+	ck_assert_uint_eq(t.height, 4);
+	ck_assert_int_eq(vds_ivt_check(&t), (long)n + 1);
+	vds_ivt_free(&t);
+}
+END_TEST
+
 static unsigned long model_ops(void)
 {
 	const char *s = getenv("VDS_IOVA_MODEL_OPS");
@@ -946,6 +1122,8 @@ Suite *iova_suite(void)
 	tcase_add_test(tc, bt_random_against_bitmap);
 	tcase_add_test(tc, bt_enomem_changes_nothing);
 	tcase_add_test(tc, bt_iova_key_extremes);
+	tcase_add_test(tc, ivt_random_against_reference);
+	tcase_add_test(tc, ivt_enomem_changes_nothing);
 	tcase_set_timeout(tc, 600);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/avl.h - an intrusive AVL tree keyed by a uint64_t, with an optional
+ * bench/avl.h - an intrusive AVL tree keyed by a uint64_t, with an optional
  * per-node "update" hook that recomputes augmented data from the children
- * whenever the tree changes shape.  Used by the IOVA allocator (its tree
- * by IOVA, for first fit) and by the benchmark's baseline.  Never
- * installed.
+ * whenever the tree changes shape.  The benchmark's QEMU-like baseline
+ * (a balanced tree like GLib's GTree) uses it.
  *
  * Keys are unique in a tree: callers check before inserting.  Operations
  * are recursive; an AVL tree of 2^32 nodes is at most 46 levels deep.

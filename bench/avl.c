@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/avl.c - an intrusive, augmentable AVL tree (see avl.h).  Every node
+ * bench/avl.c - an intrusive, augmentable AVL tree (see avl.h).  Every node
  * whose subtree changes is passed through fix() on the way back up, so an
  * update hook always sees correct children.
  */
