@@ -105,14 +105,14 @@ static unsigned int slot(const struct vds_ivt_node *x, uint64_t key)
 /* ------------------------------------------------------------ insert */
 
 struct pool {
-	struct vds_ivt_node *x[VDS_IVT_DEPTH + 1];
-	unsigned int n;
+	struct vds_ivt_node **x;
+	unsigned int *n;
 };
 
 /* Split full x: its upper half goes to a node from the pool. */
 static struct vds_ivt_node *split(struct vds_ivt_node *x, struct pool *p)
 {
-	struct vds_ivt_node *r = p->x[--p->n];
+	struct vds_ivt_node *r = p->x[--*p->n];
 
 	r->leaf = x->leaf;
 	r->n = x->n - VDS_IVT_MAX / 2;
@@ -185,47 +185,32 @@ static struct vds_ivt_node *ins(struct vds_ivt_node *x,
 
 int vds_ivt_insert(struct vds_ivt *t, const struct vds_ivt_ent *e)
 {
-	const struct vds_ivt_node *path[VDS_IVT_DEPTH];
+	struct pool p = { t->spare, &t->nspare };
 	struct vds_ivt_node *x, *nr;
-	struct pool p = { .n = 0 };
-	unsigned int h, need = 0;
 
-	if (!t->root) {
-		x = node_new(true);
-		if (!x)
+	/* A split on every level and a new root at most. */
+	while (t->nspare < t->height + 1) {
+		if (!(x = node_new(false)))
 			return -ENOMEM;
-		set_ent(x, 0, e);
+		t->spare[t->nspare++] = x;
+	}
+	if (!t->root) {
+		x = t->spare[--t->nspare];
+		x->leaf = 1;
 		x->n = 1;
+		set_ent(x, 0, e);
+		regap(x);
 		t->root = x;
 		t->height = 1;
 		t->count = 1;
 		return 0;
 	}
-	/* Every full node at the bottom of the path splits, and a new root
-	 * comes when they reach the top: allocate that many first. */
-	x = t->root;
-	for (h = 0; h < t->height; h++) {
-		path[h] = x;
-		if (!x->leaf)
-			x = x->c.child[slot(x, e->first)];
-	}
-	while (need < t->height && path[t->height - 1 - need]->n == VDS_IVT_MAX)
-		need++;
-	if (need == t->height)
-		need++;
-	for (p.n = 0; p.n < need; p.n++)
-		if (!(p.x[p.n] = node_new(false))) {
-			while (p.n)
-				free(p.x[--p.n]);
-			return -ENOMEM;
-		}
 	nr = ins(t->root, e, &p);
 	if (nr) {
-		x = p.x[--p.n];
+		x = t->spare[--t->nspare];
 		x->leaf = 0;
-		x->n = 0;
-		set_child(x, 0, t->root);
-		set_child(x, 1, nr);
+		x->c.child[0] = t->root;
+		x->c.child[1] = nr;
 		x->n = 2;
 		pull(x, 0);
 		pull(x, 1);
@@ -233,8 +218,6 @@ int vds_ivt_insert(struct vds_ivt *t, const struct vds_ivt_ent *e)
 		t->root = x;
 		t->height++;
 	}
-	while (p.n) /* not reached: the count above is exact */
-		free(p.x[--p.n]);
 	t->count++;
 	return 0;
 }
@@ -433,6 +416,8 @@ void vds_ivt_free(struct vds_ivt *t)
 {
 	if (t->root)
 		free_node(t->root);
+	while (t->nspare)
+		free(t->spare[--t->nspare]);
 	t->root = NULL;
 	t->height = 0;
 	t->count = 0;

@@ -15,8 +15,8 @@
  * but the root holds at least VDS_IVT_MIN slots and all leaves are at one
  * depth, so every operation is O(log n).
  *
- * Insertion allocates (a split per full level on the path) before it
- * changes anything, so -ENOMEM leaves the tree as it was.  Removal and
+ * Insertion takes the nodes of its splits from spares it refills before
+ * it changes anything, so -ENOMEM leaves the tree as it was.  Removal and
  * searches never allocate.
  */
 #ifndef VDS_IVTREE_H
@@ -61,6 +61,12 @@ struct vds_ivt {
 	struct vds_ivt_node *root; /* NULL when empty */
 	unsigned int height;       /* 0 empty, 1 a lone leaf */
 	size_t count;
+	/* Nodes kept for the splits of the next insertion: it may need
+	 * height + 1, and takes them from here, so it allocates only to
+	 * refill (before it changes anything) and needs no extra descent
+	 * to count its splits. */
+	struct vds_ivt_node *spare[VDS_IVT_DEPTH + 1];
+	unsigned int nspare;
 };
 
 /* Add e, which overlaps no range of the tree.  0 or -ENOMEM (unchanged). */

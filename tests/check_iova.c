@@ -1013,17 +1013,18 @@ START_TEST(ivt_random_against_reference)
 }
 END_TEST
 
-/* An allocation failing at any split leaves the tree as it was. */
+/* An allocation failing while the spares are refilled leaves the tree
+ * as it was, whichever allocation fails. */
 START_TEST(ivt_enomem_changes_nothing)
 {
 	struct vds_ivt t = { 0 };
 	struct vds_ivt_ent e = { 0, 0, 0, 1 };
 	uint64_t k = 0, n = 0;
-	long fail;
 
 	vds_ivt_fail_alloc_in = 1;
 	ck_assert_int_eq(vds_ivt_insert(&t, &e), -ENOMEM);
 	ck_assert_int_eq(vds_ivt_check(&t), 0);
+	vds_ivt_fail_alloc_in = 0;
 	/* Ascending keys leave every node on the rightmost path full. */
 	for (;; k++, n++) {
 		const struct vds_ivt_node *x = t.root;
@@ -1036,19 +1037,40 @@ START_TEST(ivt_enomem_changes_nothing)
 		e.first = e.last = k * 2;
 		ck_assert_int_eq(vds_ivt_insert(&t, &e), 0);
 	}
-	/* The next key splits every level and adds a root: 4 nodes. */
-	e.first = e.last = k * 2;
-	for (fail = 1; fail <= 4; fail++) {
-		vds_ivt_fail_alloc_in = fail;
-		ck_assert_int_eq(vds_ivt_insert(&t, &e), -ENOMEM);
-		ck_assert_uint_eq(t.height, 3);
-		ck_assert_int_eq(vds_ivt_check(&t), (long)n);
-	}
-	vds_ivt_fail_alloc_in = 0;
+	/* The next key splits every level and adds a root: the four spares
+	 * the last insertion left are all used, none is allocated. */
+	ck_assert_uint_eq(t.nspare, 4);
+	vds_ivt_fail_alloc_in = 1;
+	e.first = e.last = k++ * 2;
 	ck_assert_int_eq(vds_ivt_insert(&t, &e), 0);
+	n++;
 	ck_assert_uint_eq(t.height, 4);
+	ck_assert_uint_eq(t.nspare, 0);
+	/* The one after needs five spares: each try allocates one and fails
+	 * on the next, until one more is all it needs. */
+	e.first = e.last = k * 2;
+	for (;;) {
+		unsigned int before = t.nspare;
+		int r;
+
+		vds_ivt_fail_alloc_in = 2;
+		r = vds_ivt_insert(&t, &e);
+		vds_ivt_fail_alloc_in = 0;
+		if (before + 1 == 5) {
+			ck_assert_int_eq(r, 0);
+			break;
+		}
+		ck_assert_int_eq(r, -ENOMEM);
+		ck_assert_uint_eq(t.nspare, before + 1);
+		ck_assert_uint_eq(t.height, 4);
+		ck_assert_int_eq(vds_ivt_check(&t), (long)n);
+		ck_assert_int_eq(vds_ivt_floor(&t, k * 2, &e), true);
+		ck_assert_uint_eq(e.first, (k - 1) * 2); /* not inserted */
+		e.first = e.last = k * 2;
+	}
 	ck_assert_int_eq(vds_ivt_check(&t), (long)n + 1);
 	vds_ivt_free(&t);
+	ck_assert_uint_eq(t.nspare, 0);
 }
 END_TEST
 
