@@ -1459,7 +1459,7 @@ VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev)
 	drain_fd(g->cfg.kick_fd);
 again:
 	if ((avail = vds_vdev_avail(&g->vd)) < 0)
-		return guest_break(g, avail);
+		err = guest_break(g, avail);
 	while (avail-- > 0 && !err) {
 		struct reply rep;
 		uint64_t wlen, rlen;
@@ -1467,19 +1467,21 @@ again:
 		size_t got;
 		int n;
 
-		if ((n = vds_vdev_peek_head(&g->vd, &head)) < 0)
-			return guest_break(g, n);
+		if ((n = vds_vdev_peek_head(&g->vd, &head)) < 0) {
+			err = guest_break(g, n);
+			break;
+		}
 		n = vds_vdev_chain(&g->vd, head, g->segs, g->segs_max, &wlen);
 		if (n == -E2BIG)
 			n = vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
 				     "has more than %u pieces", head, g->segs_max);
-		if (n < 0)
-			return guest_break(g, n);
-		if (wlen < 1)
-			return guest_break(g, vds_fail(-VDPASTATE_EGUEST, "dev: "
-						       "guest control chain %u "
-						       "has no writable ack "
-						       "byte", head));
+		if (n >= 0 && wlen < 1)
+			n = vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
+				     "has no writable ack byte", head);
+		if (n < 0) {
+			err = guest_break(g, n);
+			break;
+		}
 		got = vds_segs_gather(g->segs, n, g->buf, BUF_SIZE, &rlen);
 		if (got != rlen) {
 			vds_log(VDPASTATE_LOG_INFO, "dev: guest command of %llu "
@@ -1497,6 +1499,7 @@ again:
 		g->cfg.used_idx = g->vd.used_idx;
 		handled++;
 	}
+	/* What was answered reaches the guest, even before a failure. */
 	if (vds_vdev_publish_used(&g->vd))
 		signal_fd(g->cfg.call_fd);
 	if (!err && vds_vdev_enable_kicks(&g->vd))
