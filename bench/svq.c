@@ -158,7 +158,7 @@ static double measure(struct env *e, unsigned int batch, double secs,
  * secs/REPS each and keep each one's best turn, so they all meet the same
  * conditions.
  */
-#define REPS 10
+#define REPS 30
 static void measure_all(struct env **e, double *best, double *instr,
 			unsigned int n, unsigned int batch, double secs)
 {
