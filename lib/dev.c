@@ -898,7 +898,11 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	return 0;
 }
 
-static int enable_data(struct vdpastate_dev *dev)
+/*
+ * Enable the configured data queues, then start the SVQs they are given,
+ * guest rings at vr's bases (position 0 without vr).
+ */
+static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 {
 	uint32_t i;
 	int err;
@@ -907,15 +911,6 @@ static int enable_data(struct vdpastate_dev *dev)
 		if ((dev->vq[i].cfg.num || dev->vq[i].svq) &&
 		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
-	return 0;
-}
-
-/* Start the SVQs the data queues are given, guest rings at vr's bases. */
-static int start_svqs(struct vdpastate_dev *dev, const struct vr_set *vr)
-{
-	uint32_t i;
-	int r;
-
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
 		struct dev_vq *q = &dev->vq[i];
 		const struct vr_ent *b = vr_find(vr, i, false);
@@ -923,9 +918,9 @@ static int start_svqs(struct vdpastate_dev *dev, const struct vr_set *vr)
 
 		if (!q->svq)
 			continue;
-		if ((r = vdpastate_svq_set_state(q->svq, pos, pos)) ||
-		    (r = vdpastate_svq_start(q->svq)) < 0)
-			return vds_fail(r, "dev: queue %u: SVQ start: %s", i,
+		if ((err = vdpastate_svq_set_state(q->svq, pos, pos)) ||
+		    (err = vdpastate_svq_start(q->svq)) < 0)
+			return vds_fail(err, "dev: queue %u: SVQ start: %s", i,
 					vdpastate_last_error());
 		q->running = q->svq;
 	}
@@ -1068,9 +1063,7 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	if (!err)
 		err = post_cmds(dev, what, cmds, n, NULL, NULL);
 	if (!err && enable)
-		err = enable_data(dev);
-	if (!err && enable)
-		err = start_svqs(dev, vr);
+		err = enable_data(dev, vr);
 	if (err) {
 		err = fail_reset(dev, err);
 		goto out;
@@ -1118,7 +1111,7 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 	dev->begun = NULL;
 	if ((err = setup(dev, features, NULL, "start")) ||
 	    (err = read_config(dev, features, &c)) ||
-	    (err = enable_data(dev)) || (err = start_svqs(dev, NULL)))
+	    (err = enable_data(dev, NULL)))
 		return fail_reset(dev, err);
 	ns = vdpastate_netstate_new(&c);
 	if (!ns)
@@ -1351,24 +1344,6 @@ static int guest_live(struct vdpastate_dev *dev)
 	return 0;
 }
 
-static void signal_fd(int fd)
-{
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
-		/* A full eventfd has signalled already. */
-	}
-}
-
-static void drain_fd(int fd)
-{
-	uint64_t v;
-
-	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0) {
-		/* Nothing pending, or a blocking fd the caller drains. */
-	}
-}
-
 /*
  * One guest command: the answer for the guest into *rep.  Returns 0, or
  * a device-side error (the answer is then ERR).
@@ -1456,7 +1431,7 @@ VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev)
 				"started with a control queue");
 	if ((err = guest_live(dev)))
 		return guest_break(g, err);
-	drain_fd(g->cfg.kick_fd);
+	vds_fd_drain(g->cfg.kick_fd);
 again:
 	if ((avail = vds_vdev_avail(&g->vd)) < 0)
 		err = guest_break(g, avail);
@@ -1501,7 +1476,7 @@ again:
 	}
 	/* What was answered reaches the guest, even before a failure. */
 	if (vds_vdev_publish_used(&g->vd))
-		signal_fd(g->cfg.call_fd);
+		vds_fd_signal(g->cfg.call_fd);
 	if (!err && vds_vdev_enable_kicks(&g->vd))
 		goto again;
 	return err ? err : handled;
@@ -1792,7 +1767,7 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 								   b->base)))
 			goto fail;
 	}
-	if ((err = enable_data(dev)) || (err = start_svqs(dev, &vr)))
+	if ((err = enable_data(dev, &vr)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;

@@ -70,4 +70,9 @@ void *vds_fail_ptr(int err, const char *fmt, ...) VDS_PRINTF(2, 3);
  */
 unsigned long vds_error_count(void);
 
+/* Signal an eventfd (-1: none); false if the write failed. */
+bool vds_fd_signal(int fd);
+/* Drain an eventfd (-1: none) without blocking, blocking fd or not. */
+void vds_fd_drain(int fd);
+
 #endif /* VDS_INTERNAL_H */

@@ -102,6 +102,18 @@ struct vdpastate_svq {
 	struct vdpastate_svq_stats st;
 };
 
+/* key -> idx as the set's most recent way (the other way keeps the
+ * previous front unless that was key). */
+static void xc_front(struct xcache *c, uint64_t key, uint32_t idx)
+{
+	if (c->page_plus1[0] != key) {
+		c->page_plus1[1] = c->page_plus1[0];
+		c->idx[1] = c->idx[0];
+	}
+	c->page_plus1[0] = key;
+	c->idx[0] = idx;
+}
+
 static const struct xent *xfind(struct vdpastate_svq *q, uint64_t gpa)
 {
 	uint64_t key = (gpa >> 12) + 1;
@@ -123,24 +135,15 @@ static const struct xent *xfind(struct vdpastate_svq *q, uint64_t gpa)
 		if (gpa < e->first || gpa > e->last)
 			break;
 		q->xmru = c->idx[w];
-		if (w) { /* most recent first */
-			c->page_plus1[1] = c->page_plus1[0];
-			c->idx[1] = c->idx[0];
-			c->page_plus1[0] = key;
-			c->idx[0] = q->xmru;
-		}
+		if (w)
+			xc_front(c, key, q->xmru);
 		return e;
 	}
 	lo = vds_first_end_ge(q->xlast, q->xn, gpa);
 	if (lo == q->xn || q->xt[lo].first > gpa)
 		return NULL;
 	q->xmru = lo;
-	if (c->page_plus1[0] != key) {
-		c->page_plus1[1] = c->page_plus1[0];
-		c->idx[1] = c->idx[0];
-	}
-	c->page_plus1[0] = key;
-	c->idx[0] = lo;
+	xc_front(c, key, lo);
 	return &q->xt[lo];
 }
 
@@ -657,9 +660,7 @@ static void drain(int fd)
 
 static void signal_fd(int fd, const char *what)
 {
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) != sizeof(one))
+	if (!vds_fd_signal(fd))
 		vds_log(VDPASTATE_LOG_WARN, "svq: signalling the %s fd %d failed",
 			what, fd);
 }

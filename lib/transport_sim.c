@@ -264,19 +264,10 @@ static size_t hdr_len(const struct vdpastate_sim *s)
 	return 10;
 }
 
-static void signal_fd(int fd)
-{
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
-		/* A full or closed eventfd: the driver polls anyway. */
-	}
-}
-
 static void wake_thread(struct vdpastate_sim *s)
 {
 	if (s->thread_on)
-		signal_fd(s->wakefd);
+		vds_fd_signal(s->wakefd);
 }
 
 static void vq_break(struct vdpastate_sim *s, struct sim_vq *q, unsigned int idx)
@@ -352,7 +343,7 @@ static void vq_unlive(struct sim_vq *q)
 static void vq_publish(struct sim_vq *q)
 {
 	if (vds_vdev_publish_used(&q->dev))
-		signal_fd(q->call_fd);
+		vds_fd_signal(q->call_fd);
 }
 
 /* ------------------------------------------------------------ RX filter */
@@ -674,17 +665,6 @@ again:
 	return done;
 }
 
-static void drain_fd(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	uint64_t v;
-
-	if (fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) &&
-	    read(fd, &v, sizeof(v)) < 0) {
-		/* Nothing to drain after all. */
-	}
-}
-
 /* Process every queue that may run; the lock is held. */
 static int process_all(struct vdpastate_sim *s)
 {
@@ -692,7 +672,7 @@ static int process_all(struct vdpastate_sim *s)
 	int done = 0;
 
 	for (i = 0; i < s->nvqs; i++)
-		drain_fd(s->vq[i].kick_fd);
+		vds_fd_drain(s->vq[i].kick_fd);
 	if (!s->ns || !(s->status & VDPASTATE_STATUS_DRIVER_OK) || s->suspended)
 		return 0;
 	done += process_cvq(s);
@@ -719,7 +699,7 @@ static void *sim_thread(void *arg)
 
 		if (n < 0 && errno != EINTR)
 			break;
-		drain_fd(s->wakefd);
+		vds_fd_drain(s->wakefd);
 		pthread_mutex_lock(&s->lock);
 		stop = s->stop;
 		if (!stop)
@@ -1214,7 +1194,7 @@ static void sim_destroy(struct vdpastate_sim *s)
 		pthread_mutex_lock(&s->lock);
 		s->stop = true;
 		pthread_mutex_unlock(&s->lock);
-		signal_fd(s->wakefd);
+		vds_fd_signal(s->wakefd);
 		pthread_join(s->thread, NULL);
 	}
 	if (s->epfd >= 0)
