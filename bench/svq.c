@@ -8,9 +8,13 @@
  * of 1024 regions.  Chains are one 1500-byte frame, alternately TX
  * (device reads) and RX (device writes).  Prints Mdesc/s, ns/desc and the
  * relay/direct ratio; measurements, not pass/fail tests.
+ *
+ * Usage: bench/svq [SECS [REGIONS BATCH]] - SECS (default 2) of turns per
+ * variant and row; REGIONS and BATCH run that row only.
  */
 #include "config.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +63,24 @@ static uint64_t instr_now(void)
 	if (instr_fd < 0 || read(instr_fd, &v, sizeof(v)) != sizeof(v))
 		return 0;
 	return v;
+}
+
+/*
+ * Stay on the CPU we started on: a migration in the middle of a turn
+ * restarts it with cold caches, which no variant deserves more than
+ * another.  Not being allowed to pin is not an error.
+ */
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fprintf(stderr, "bench: could not pin to CPU %d; going on\n", cpu);
 }
 
 static uint8_t frame[FRAME];
@@ -158,7 +180,7 @@ static double measure(struct env *e, unsigned int batch, double secs,
  * secs/REPS each and keep each one's best turn, so they all meet the same
  * conditions.
  */
-#define REPS 30
+#define REPS 60
 static void measure_all(struct env **e, double *best, double *instr,
 			unsigned int n, unsigned int batch, double secs)
 {
@@ -204,10 +226,18 @@ static struct env *mk(bool svq, unsigned int regions, bool log)
 
 int main(int argc, char **argv)
 {
-	double secs = argc > 1 ? atof(argv[1]) : 1.0;
+	double secs = argc > 1 ? atof(argv[1]) : 2.0;
 	unsigned int regions[2] = { 1, 1024 }, batches[2] = { 1, 32 };
-	unsigned int ri, bi;
+	unsigned int ri, bi, only_r = 0, only_b = 0;
 	int met = 1;
+
+	/* bench/svq [SECS [REGIONS BATCH]]: SECS per variant and row (2);
+	 * REGIONS and BATCH pick one row (for profiling). */
+	if (argc > 3) {
+		only_r = (unsigned int)atoi(argv[2]);
+		only_b = (unsigned int)atoi(argv[3]);
+	}
+	pin_cpu();
 
 	printf("bench/svq: ring 256, one %d-byte frame per chain, device copies "
 	       "every frame\n", FRAME);
@@ -217,14 +247,16 @@ int main(int argc, char **argv)
 	       "ratio", "+ns/desc", "+log ns/d", "+instr", "ratio(i)");
 	for (ri = 0; ri < 2; ri++) {
 		for (bi = 0; bi < 2; bi++) {
-			struct env *e[3] = {
-				mk(false, regions[ri], false),
-				mk(true, regions[ri], false),
-				mk(true, regions[ri], true),
-			};
+			struct env *e[3];
 			double best[3], in[3] = { 0, 0, 0 }, nd, nr, nl, ratio;
 			bool ok;
 
+			if ((only_r && only_r != regions[ri]) ||
+			    (only_b && only_b != batches[bi]))
+				continue;
+			e[0] = mk(false, regions[ri], false);
+			e[1] = mk(true, regions[ri], false);
+			e[2] = mk(true, regions[ri], true);
 			measure_all(e, best, in, 3, batches[bi], secs);
 			nd = best[0];
 			nr = best[1];

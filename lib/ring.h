@@ -48,6 +48,25 @@ struct vds_used {
 	/* uint16_t avail_event follows ring[num] */
 };
 
+/* Ring memory layout helpers. */
+static inline uint16_t *vds_used_event(struct vds_avail *a, uint16_t num)
+{
+	return &a->ring[num];
+}
+
+static inline uint16_t *vds_avail_event(struct vds_used *u, uint16_t num)
+{
+	return (uint16_t *)&u->ring[num];
+}
+
+/* vdpastate_vring_need_event(), inlined for the data path. */
+static inline bool vds_need_event(uint16_t event_idx, uint16_t new_idx,
+				  uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event_idx - 1) <
+	       (uint16_t)(new_idx - old_idx);
+}
+
 /*
  * A resolved piece of a buffer: where it is in the ring's address space
  * (addr), what the address space translates it to (xaddr: the same GPA for
@@ -157,7 +176,17 @@ void vds_vdev_fini(struct vds_vdev *d);
  * index jumped by more than the ring size.  Includes the acquire barrier
  * that makes the entries' contents visible.
  */
-int vds_vdev_avail(struct vds_vdev *d);
+int vds_vdev_avail_fail(const struct vds_vdev *d, uint16_t idx)
+	__attribute__((cold, noinline));
+static inline int vds_vdev_avail(struct vds_vdev *d)
+{
+	uint16_t idx = __atomic_load_n(&d->avail->idx, __ATOMIC_ACQUIRE);
+	uint16_t n = idx - d->last_avail;
+
+	if (__builtin_expect(n > d->num, 0))
+		return vds_vdev_avail_fail(d, idx);
+	return n;
+}
 
 /* Reports a bad head (cold path of vds_vdev_peek_head). */
 int vds_vdev_head_fail(const struct vds_vdev *d, uint16_t h)
@@ -216,6 +245,28 @@ static inline void vds_vdev_push_used(struct vds_vdev *d, uint16_t id,
  * wants a notification for them (flags / used_event).
  */
 bool vds_vdev_publish_used(struct vds_vdev *d);
+
+/*
+ * vds_vdev_publish_used() in two steps (see vds_vdrv_expose()): expose
+ * the used index (release); after a full fence, decide whether the driver
+ * wants a notification for everything exposed since the last decision.
+ */
+static inline void vds_vdev_expose_used(struct vds_vdev *d)
+{
+	__atomic_store_n(&d->used->idx, d->used_idx, __ATOMIC_RELEASE);
+}
+static inline bool vds_vdev_need_signal(struct vds_vdev *d)
+{
+	uint16_t old = d->signalled_used, now = d->used_idx;
+
+	d->signalled_used = now;
+	if (d->event_idx)
+		return vds_need_event(__atomic_load_n(vds_used_event(d->avail, d->num),
+						      __ATOMIC_RELAXED),
+				      now, old);
+	return !(__atomic_load_n(&d->avail->flags, __ATOMIC_RELAXED) &
+		 VDPASTATE_VRING_AVAIL_F_NO_INTERRUPT);
+}
 
 /*
  * Ask the driver for a kick when new entries arrive (avail_event or the
@@ -310,6 +361,29 @@ static inline int vds_vdrv_add1(struct vds_vdrv *r, uint64_t addr,
 /* Publish new avail entries; true if the device wants a kick. */
 bool vds_vdrv_publish(struct vds_vdrv *r);
 
+/*
+ * vds_vdrv_publish() in two steps, for a caller that shares one full
+ * fence with other work: expose the avail index (release), then, after
+ * a full fence, decide whether the device wants a kick for everything
+ * exposed since the last decision.
+ */
+static inline void vds_vdrv_expose(struct vds_vdrv *r)
+{
+	__atomic_store_n(&r->avail->idx, r->avail_idx, __ATOMIC_RELEASE);
+}
+static inline bool vds_vdrv_need_kick(struct vds_vdrv *r)
+{
+	uint16_t old = r->kicked_avail, now = r->avail_idx;
+
+	r->kicked_avail = now;
+	if (r->event_idx)
+		return vds_need_event(__atomic_load_n(vds_avail_event(r->used, r->num),
+						      __ATOMIC_RELAXED),
+				      now, old);
+	return !(__atomic_load_n(&r->used->flags, __ATOMIC_RELAXED) &
+		 VDPASTATE_VRING_USED_F_NO_NOTIFY);
+}
+
 /* Reports a bad used entry (cold path of vds_vdrv_get_used). */
 int vds_vdrv_used_fail(const struct vds_vdrv *r, uint16_t idx, uint32_t eid)
 	__attribute__((cold, noinline));
@@ -345,6 +419,44 @@ static inline int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id,
 	return 1;
 }
 
+/*
+ * Batched form of vds_vdrv_get_used(): the number of used entries waiting
+ * (one acquire load of the index for all of them), or -VDPASTATE_EDEVICE
+ * if the device moved its index by more than the ring size.
+ */
+static inline int vds_vdrv_used_pending(struct vds_vdrv *r)
+{
+	uint16_t idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
+	uint16_t pending = idx - r->last_used;
+
+	if (__builtin_expect(pending > r->num, 0)) {
+		vds_vdrv_used_fail(r, idx, 0);
+		return -VDPASTATE_EDEVICE;
+	}
+	return pending;
+}
+
+/*
+ * Take the next of the entries vds_vdrv_used_pending() counted, with the
+ * checks of vds_vdrv_get_used(): 1, or -VDPASTATE_EDEVICE for an id out
+ * of range or not in flight.  Free each chain before taking the next.
+ */
+static inline int vds_vdrv_take_used(struct vds_vdrv *r, uint16_t *id,
+				     uint32_t *len)
+{
+	struct vds_used_elem *e = &r->used->ring[r->last_used & r->mask];
+	uint32_t eid = __atomic_load_n(&e->id, __ATOMIC_RELAXED);
+
+	if (__builtin_expect(eid >= r->num || !r->chain_len[eid], 0)) {
+		vds_vdrv_used_fail(r, (uint16_t)(r->last_used + 1), eid);
+		return -VDPASTATE_EDEVICE;
+	}
+	*id = (uint16_t)eid;
+	*len = __atomic_load_n(&e->len, __ATOMIC_RELAXED);
+	r->last_used++;
+	return 1;
+}
+
 /* Return the chain at head to the free list. */
 static inline void vds_vdrv_free(struct vds_vdrv *r, uint16_t head)
 {
@@ -362,18 +474,19 @@ static inline void vds_vdrv_free(struct vds_vdrv *r, uint16_t head)
 bool vds_vdrv_more_used(struct vds_vdrv *r);
 
 /* Request (or stop requesting) used-buffer notifications. */
-void vds_vdrv_want_calls(struct vds_vdrv *r, bool on);
-
-/* Ring memory layout helpers. */
-static inline uint16_t *vds_used_event(struct vds_avail *a, uint16_t num)
+static inline void vds_vdrv_want_calls(struct vds_vdrv *r, bool on)
 {
-	return &a->ring[num];
+	if (r->event_idx) {
+		if (on)
+			__atomic_store_n(vds_used_event(r->avail, r->num),
+					 r->last_used, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&r->avail->flags,
+				 on ? 0 : VDPASTATE_VRING_AVAIL_F_NO_INTERRUPT,
+				 __ATOMIC_RELAXED);
+	}
 }
 
-static inline uint16_t *vds_avail_event(struct vds_used *u, uint16_t num)
-{
-	return (uint16_t *)&u->ring[num];
-}
 
 /* Index of the first of n sorted ends >= key (n if none). */
 static inline unsigned int vds_first_end_ge(const uint64_t *ends,

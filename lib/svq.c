@@ -660,7 +660,7 @@ static void drain(int fd)
 
 static void signal_fd(int fd, const char *what)
 {
-	if (!vds_fd_signal(fd))
+	if (fd >= 0 && !vds_fd_signal(fd))
 		vds_log(VDPASTATE_LOG_WARN, "svq: signalling the %s fd %d failed",
 			what, fd);
 }
@@ -683,101 +683,222 @@ first_no_iova(struct vdpastate_svq *q, int k)
 }
 
 /*
- * The fast path of relay(): the chain at head is one direct, non-empty
- * descriptor whose buffer lies in one translation-table entry that has an
- * IOVA (and is writable if the buffer is).  Then it is posted as one
- * shadow descriptor and its shadow head returned; otherwise -1 and
- * nothing changed.  The descriptor is read once; the walk that follows a
- * -1 reads and checks it again on its own.
+ * The fast path of relay(), for up to n waiting chains: as long as the
+ * next chain is one direct, non-empty descriptor whose buffer lies in one
+ * translation-table entry with an IOVA (writable if the buffer is), and
+ * the shadow ring has room, it is posted as one shadow descriptor.  Stops
+ * at the first chain that is anything else, or in any doubt (a bad head
+ * included), and returns how many it took; relay()'s walk then reads and
+ * checks that chain on its own.  Each guest descriptor is read once.
+ *
+ * The ring state lives in locals for the loop: the rings are uint16_t
+ * arrays, and every store to them would otherwise make the compiler
+ * reload the indexes from the structures.
  */
-static inline int relay_one(struct vdpastate_svq *q, uint16_t head)
+static unsigned int relay_fast(struct vdpastate_svq *q, unsigned int n)
 {
-	const volatile struct vds_desc *vd = &q->g.desc[head];
-	uint64_t addr = vd->addr;
-	uint32_t len = vd->len;
-	uint16_t flags = vd->flags;
-	const struct xent *e;
-	int sh;
+	const struct vds_desc *gdesc = q->g.desc;
+	const uint16_t *gring = q->g.avail->ring;
+	const unsigned int gmask = q->g.mask, gnum = q->g.num;
+	unsigned int last = q->g.last_avail;
+	struct vds_vdrv *s = &q->s;
+	struct vds_desc *sdesc = s->desc;
+	uint16_t *sring = s->avail->ring, *snext = s->next, *clen = s->chain_len;
+	struct vds_piece *piece = s->piece;
+	struct head_info *hi = q->hi;
+	const unsigned int smask = s->mask;
+	unsigned int fh = s->free_head, aidx = s->avail_idx, k;
+	/* The current table entry: [efirst, efirst + espan], its IOVA at
+	 * eoff from the GPA, and the flags a buffer in it may carry. */
+	uint64_t efirst = 1, espan = 0, eoff = 0;
+	unsigned int allowed = 0;
 
-	if (flags & ~VDPASTATE_VRING_DESC_F_WRITE || !len)
-		return -1;
-	e = xfind(q, addr);
-	if (!e || !e->has_iova || len - 1 > e->last - addr ||
-	    ((flags & VDPASTATE_VRING_DESC_F_WRITE) && !e->writable))
-		return -1;
-	sh = vds_vdrv_add1(&q->s, e->iova + (addr - e->first), len, flags, addr);
-	q->hi[sh].write_len = flags ? len : 0;
-	return sh;
+	if (n > s->num_free)
+		n = s->num_free;
+	if (vds_likely(q->xn)) {
+		const struct xent *e = &q->xt[q->xmru];
+
+		if (e->has_iova) {
+			efirst = e->first;
+			espan = e->last - e->first;
+			eoff = e->iova - e->first;
+			allowed = e->writable ? VDPASTATE_VRING_DESC_F_WRITE : 0;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		unsigned int head = VDS_READ_ONCE(gring[last & gmask]), sh;
+		const volatile struct vds_desc *vd;
+		uint64_t addr, off;
+		unsigned int len, flags;
+
+		if (vds_unlikely(head >= gnum))
+			break;
+		vd = &gdesc[head];
+		addr = vd->addr;
+		len = vd->len;
+		flags = vd->flags;
+		off = addr - efirst;
+		if (vds_unlikely(off > espan)) {
+			const struct xent *e = xfind(q, addr);
+
+			if (!e || !e->has_iova)
+				break;
+			efirst = e->first;
+			espan = e->last - e->first;
+			eoff = e->iova - e->first;
+			allowed = e->writable ? VDPASTATE_VRING_DESC_F_WRITE : 0;
+			off = addr - efirst;
+		}
+		/* One direct descriptor, non-empty, inside the entry, and
+		 * writable only where the memory is (else: the walk). */
+		if (vds_unlikely((flags & ~allowed) || !len ||
+				 len - 1 > espan - off))
+			break;
+		sh = fh;
+		fh = snext[sh];
+		sdesc[sh].addr = addr + eoff;
+		sdesc[sh].len = len;
+		sdesc[sh].flags = (uint16_t)flags;
+		sdesc[sh].next = (uint16_t)fh;
+		piece[sh].cookie = addr;
+		piece[sh].len = len;
+		piece[sh].flags = flags;
+		clen[sh] = 1;
+		hi[sh] = (struct head_info){ .guest_head = (uint16_t)head,
+					     .avail_pos = (uint16_t)last,
+					     .write_len = flags ? len : 0 };
+		sring[aidx & smask] = (uint16_t)sh;
+		aidx++;
+		last++;
+	}
+	q->g.last_avail = (uint16_t)last;
+	s->free_head = (uint16_t)fh;
+	s->num_free = (uint16_t)(s->num_free - k);
+	s->avail_idx = (uint16_t)aidx;
+	return k;
+}
+
+/* The guest's kicks: asked for again once its ring is drained. */
+static void guest_kicks_on(struct vdpastate_svq *q)
+{
+	if (q->g.event_idx)
+		VDS_WRITE_ONCE(*vds_avail_event(q->g.used, q->g.num),
+			       q->g.last_avail);
+	else
+		VDS_WRITE_ONCE(q->g.used->flags, 0);
+	if (q->bitmap || q->dirty_fn)
+		mark_dirty(q, q->g.event_idx ?
+			      q->used_gpa + 4 + (uint64_t)q->num * 8 :
+			      q->used_gpa, 2);
+}
+
+/*
+ * Shadow entries posted since the last exposure become visible to the
+ * device.  The device's calls are armed first: with nothing in flight,
+ * reap() leaves them to this point, and the device reads the armed value
+ * after it has seen these entries, so no re-check is needed here.
+ */
+static void shadow_expose(struct vdpastate_svq *q)
+{
+	vds_vdrv_want_calls(&q->s, true);
+	vds_vdrv_expose(&q->s);
 }
 
 static int relay(struct vdpastate_svq *q)
 {
-	int total = 0;
-	bool more;
+	unsigned int total = 0, descs = 0, exposed = 0;
+	int err = 0;
 
 	q->blocked = false;
 	for (;;) {
 		int n = vds_vdev_avail(&q->g);
 
-		if (n < 0)
-			return disable(q, n);
-		for (; n > 0; n--) {
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		while (n > 0) {
 			uint64_t wlen;
 			uint16_t head;
+			unsigned int f;
 			int k, sh;
 
-			if ((k = vds_vdev_peek_head(&q->g, &head)) < 0)
-				return disable(q, k);
 			/* Most chains: one direct descriptor inside one table
 			 * entry.  Anything else, or any doubt, takes the walk. */
-			if (vds_likely(q->s.num_free)) {
-				sh = relay_one(q, head);
-				if (vds_likely(sh >= 0))
-					goto taken;
+			f = relay_fast(q, (unsigned int)n);
+			descs += f;
+			total += f;
+			n -= (int)f;
+			if (!n)
+				break;
+			if ((k = vds_vdev_peek_head(&q->g, &head)) < 0) {
+				err = k;
+				goto fail;
 			}
 			q->no_iova = false;
 			k = vds_vdev_chain(&q->g, head, q->seg, q->snum, &wlen);
 			if (vds_unlikely(k <= 0)) {
-				if (k < 0)
-					return disable(q, k);
+				if (k < 0) {
+					err = k;
+					goto fail;
+				}
 				/* Only empty buffers: the device still needs one. */
 				q->seg[0] = (struct vds_seg){ .flags = 0 };
 				k = 1;
 			}
-			if (vds_unlikely(q->no_iova) && (sh = first_no_iova(q, k)))
-				return disable(q, sh);
+			if (vds_unlikely(q->no_iova) && (err = first_no_iova(q, k)))
+				goto fail;
 			if ((unsigned int)k > q->s.num_free) {
 				q->st.ring_full++;
 				q->blocked = true;
 				goto out;
 			}
 			sh = vds_vdrv_add(&q->s, q->seg, (unsigned int)k);
-			q->hi[sh].write_len = (uint32_t)wlen;
-			q->st.shadow_descs += (unsigned int)k - 1;
-taken:
-			q->hi[sh].guest_head = head;
-			q->hi[sh].avail_pos = q->g.last_avail;
+			q->hi[sh] = (struct head_info){
+				.guest_head = head,
+				.avail_pos = q->g.last_avail,
+				.write_len = (uint32_t)wlen,
+			};
 			vds_vdev_pop(&q->g);
-			q->st.shadow_descs++;
+			descs += (unsigned int)k;
 			total++;
+			n--;
 		}
-		more = vds_vdev_enable_kicks(&q->g);
-		if (q->bitmap || q->dirty_fn)
-			mark_dirty(q, q->g.event_idx ?
-				      q->used_gpa + 4 + (uint64_t)q->num * 8 :
-				      q->used_gpa, 2);
-		if (!more)
+		/* Drained: ask the guest for a kick and expose what was
+		 * posted; one fence orders both before the reads below. */
+		guest_kicks_on(q);
+		if (total != exposed) {
+			shadow_expose(q);
+			exposed = total;
+		}
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&q->g.avail->idx, __ATOMIC_ACQUIRE) ==
+		    q->g.last_avail)
 			break;
 	}
+	if (err)
+		goto fail;
 out:
+	q->st.shadow_descs += descs;
 	if (total) {
-		q->st.guest_chains += (unsigned int)total;
-		if (vds_vdrv_publish(&q->s)) {
+		q->st.guest_chains += total;
+		if (total != exposed) {
+			shadow_expose(q);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		}
+		/* After the fence that followed the last exposure: one kick
+		 * for the whole batch, if the device asks for it. */
+		if (vds_vdrv_need_kick(&q->s)) {
 			q->st.device_kicks++;
 			signal_fd(q->fd_dkick, "device kick");
 		}
 	}
-	return total;
+	return (int)total;
+fail:
+	/* Chains taken but not exposed stay in flight for stop() to return
+	 * (the queue is disabled); exposed ones the device may use. */
+	q->st.shadow_descs += descs;
+	return disable(q, err);
 }
 
 static void mark_dirty(struct vdpastate_svq *q, uint64_t gpa, uint64_t len)
@@ -840,54 +961,155 @@ static void log_writes(struct vdpastate_svq *q, uint16_t head, uint32_t len)
 	}
 }
 
-static void publish_used(struct vdpastate_svq *q, int n)
+/* After the fence that followed the last exposure of the guest's used
+ * index: one guest signal for all of it, if the guest asks for it. */
+static void guest_signal(struct vdpastate_svq *q)
 {
-	log_used_idx(q);
-	q->st.used += (unsigned int)n;
-	if (vds_vdev_publish_used(&q->g)) {
+	if (vds_vdev_need_signal(&q->g)) {
 		q->st.guest_signals++;
 		signal_fd(q->fd_gcall, "guest call");
 	}
 }
 
+/*
+ * The fast path of reap(), for up to n used entries the index announced:
+ * as long as the next entry names a one-descriptor chain in flight and a
+ * length within what was posted, the chain is freed and its guest head
+ * goes to the guest's used ring (not yet exposed).  Stops at anything
+ * else, which reap()'s general loop then reads and checks on its own.
+ * Returns how many it took.  Ring state in locals, as in relay_fast().
+ */
+static inline __attribute__((always_inline)) unsigned int
+reap_fast_(struct vdpastate_svq *q, unsigned int n, bool log)
+{
+	struct vds_vdrv *s = &q->s;
+	const struct vds_used_elem *sring = s->used->ring;
+	uint16_t *snext = s->next, *clen = s->chain_len;
+	const struct vds_piece *piece = s->piece;
+	const struct head_info *hi = q->hi;
+	struct vds_used_elem *gring = q->g.used->ring;
+	const unsigned int smask = s->mask, snum = s->num, gmask = q->g.mask;
+	unsigned int lu = s->last_used, fh = s->free_head, uidx = q->g.used_idx;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		const struct vds_used_elem *e = &sring[lu & smask];
+		uint32_t id = VDS_READ_ONCE(e->id), len = VDS_READ_ONCE(e->len);
+		struct vds_used_elem *ge;
+		struct head_info h;
+
+		if (vds_unlikely(id >= snum))
+			break;
+		h = hi[id];
+		if (vds_unlikely(clen[id] != 1 || len > h.write_len))
+			break;
+		if (log) {
+			if (len)
+				mark_dirty(q, piece[id].cookie, len);
+			mark_dirty(q, q->used_gpa + 4 +
+				      (uint64_t)(uidx & gmask) * 8, 8);
+		}
+		lu++;
+		snext[id] = (uint16_t)fh;
+		fh = id;
+		clen[id] = 0;
+		ge = &gring[uidx & gmask];
+		VDS_WRITE_ONCE(ge->id, h.guest_head);
+		VDS_WRITE_ONCE(ge->len, len);
+		uidx++;
+	}
+	s->last_used = (uint16_t)lu;
+	s->free_head = (uint16_t)fh;
+	s->num_free = (uint16_t)(s->num_free + k);
+	q->g.used_idx = (uint16_t)uidx;
+	return k;
+}
+
+static unsigned int reap_fast(struct vdpastate_svq *q, unsigned int n,
+			      bool log)
+{
+	return log ? reap_fast_(q, n, true) : reap_fast_(q, n, false);
+}
+
 static int reap(struct vdpastate_svq *q)
 {
-	int total = 0;
+	struct vds_vdrv *s = &q->s;
+	bool log = q->bitmap || q->dirty_fn;
+	unsigned int total = 0, exposed = 0;
+	int err = 0;
 
 	for (;;) {
-		uint16_t id;
-		uint32_t len;
-		int r = vds_vdrv_get_used(&q->s, &id, &len);
+		bool in_flight;
+		int n = vds_vdrv_used_pending(s);
 
-		if (r < 0) {
-			/* What the device did complete still reaches the guest. */
-			if (total)
-				publish_used(q, total);
-			return disable(q, r);
+		if (n < 0) {
+			err = n;
+			break;
 		}
-		if (r == 0) {
-			vds_vdrv_want_calls(&q->s, true);
-			if (!vds_vdrv_more_used(&q->s))
+		while (n > 0) {
+			unsigned int f = reap_fast(q, (unsigned int)n, log);
+			uint16_t id;
+			uint32_t len;
+
+			total += f;
+			n -= (int)f;
+			if (!n)
 				break;
-			continue;
+			if (vds_unlikely(vds_vdrv_take_used(s, &id, &len) < 0)) {
+				err = -VDPASTATE_EDEVICE;
+				goto done;
+			}
+			if (vds_unlikely(len > q->hi[id].write_len)) {
+				q->st.clamped_len++;
+				vds_log(VDPASTATE_LOG_WARN,
+					"svq: device used chain %u with length %u "
+					"but only %u writable bytes were posted; "
+					"clamped", q->hi[id].guest_head, len,
+					q->hi[id].write_len);
+				len = q->hi[id].write_len;
+			}
+			if (len && log)
+				log_writes(q, id, len);
+			vds_vdrv_free(s, id);
+			push_used(q, q->hi[id].guest_head, len);
+			total++;
+			n--;
 		}
-		if (vds_unlikely(len > q->hi[id].write_len)) {
-			q->st.clamped_len++;
-			vds_log(VDPASTATE_LOG_WARN,
-				"svq: device used chain %u with length %u but "
-				"only %u writable bytes were posted; clamped",
-				q->hi[id].guest_head, len, q->hi[id].write_len);
-			len = q->hi[id].write_len;
+		/*
+		 * Drained as far as the index said.  Expose what reached the
+		 * guest; while chains are still in flight, arm the device's
+		 * calls and look again after the fence (an entry used in
+		 * between would raise no call).  With nothing in flight,
+		 * relay() arms them when it posts.
+		 */
+		in_flight = s->num_free != s->num;
+		if (total == exposed && !in_flight)
+			break;
+		if (total != exposed) {
+			log_used_idx(q);
+			vds_vdev_expose_used(&q->g);
+			exposed = total;
 		}
-		if (len && (q->bitmap || q->dirty_fn))
-			log_writes(q, id, len);
-		vds_vdrv_free(&q->s, id);
-		push_used(q, q->hi[id].guest_head, len);
-		total++;
+		if (in_flight)
+			vds_vdrv_want_calls(s, true);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!in_flight || __atomic_load_n(&s->used->idx, __ATOMIC_ACQUIRE) ==
+				  s->last_used)
+			break;
 	}
-	if (total)
-		publish_used(q, total);
-	return total;
+done:
+	/* What the device did complete still reaches the guest. */
+	if (total != exposed) {
+		log_used_idx(q);
+		vds_vdev_expose_used(&q->g);
+		exposed = total;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	if (total) {
+		q->st.used += total;
+		guest_signal(q);
+	}
+	return err ? disable(q, err) : (int)total;
 }
 
 VDPASTATE_API int vdpastate_svq_start(struct vdpastate_svq *svq)

@@ -42,8 +42,7 @@ VDPASTATE_API bool vdpastate_vring_need_event(uint16_t event_idx,
 					      uint16_t old_idx)
 {
 	/* Notify iff event_idx lies in [old_idx, new_idx), modulo 2^16. */
-	return (uint16_t)(new_idx - event_idx - 1) <
-	       (uint16_t)(new_idx - old_idx);
+	return vds_need_event(event_idx, new_idx, old_idx);
 }
 
 /* ------------------------------------------------------- address spaces */
@@ -283,17 +282,11 @@ void vds_vdev_fini(struct vds_vdev *d)
 	d->ind_copy = NULL;
 }
 
-int vds_vdev_avail(struct vds_vdev *d)
+int vds_vdev_avail_fail(const struct vds_vdev *d, uint16_t idx)
 {
-	uint16_t idx = __atomic_load_n(&d->avail->idx, __ATOMIC_ACQUIRE);
-	uint16_t n = idx - d->last_avail;
-
-	if (vds_unlikely(n > d->num))
-		return vds_fail(-VDPASTATE_EGUEST,
-				"vring: avail idx moved from %u to %u, more "
-				"than the ring size %u",
-				d->last_avail, idx, d->num);
-	return n;
+	return vds_fail(-VDPASTATE_EGUEST,
+			"vring: avail idx moved from %u to %u, more than the "
+			"ring size %u", d->last_avail, idx, d->num);
 }
 
 int vds_vdev_head_fail(const struct vds_vdev *d, uint16_t h)
@@ -478,17 +471,10 @@ int vds_vdev_chain(struct vds_vdev *d, uint16_t head, struct vds_seg *out,
 
 bool vds_vdev_publish_used(struct vds_vdev *d)
 {
-	uint16_t old = d->signalled_used, now = d->used_idx;
-
-	__atomic_store_n(&d->used->idx, now, __ATOMIC_RELEASE);
+	vds_vdev_expose_used(d);
 	/* The driver's suppression must be read after the index is seen. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	d->signalled_used = now;
-	if (d->event_idx)
-		return vdpastate_vring_need_event(
-			VDS_READ_ONCE(*vds_used_event(d->avail, d->num)), now, old);
-	return !(VDS_READ_ONCE(d->avail->flags) &
-		 VDPASTATE_VRING_AVAIL_F_NO_INTERRUPT);
+	return vds_vdev_need_signal(d);
 }
 
 bool vds_vdev_enable_kicks(struct vds_vdev *d)

@@ -99,27 +99,10 @@ int vds_vdrv_used_fail(const struct vds_vdrv *r, uint16_t idx, uint32_t eid)
 
 bool vds_vdrv_publish(struct vds_vdrv *r)
 {
-	uint16_t old = r->kicked_avail, now = r->avail_idx;
-
-	__atomic_store_n(&r->avail->idx, now, __ATOMIC_RELEASE);
+	vds_vdrv_expose(r);
 	/* The device's suppression must be read after the index is seen. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	r->kicked_avail = now;
-	if (r->event_idx)
-		return vdpastate_vring_need_event(
-			VDS_READ_ONCE(*vds_avail_event(r->used, r->num)), now, old);
-	return !(VDS_READ_ONCE(r->used->flags) & VDPASTATE_VRING_USED_F_NO_NOTIFY);
-}
-
-void vds_vdrv_want_calls(struct vds_vdrv *r, bool on)
-{
-	if (r->event_idx) {
-		if (on)
-			VDS_WRITE_ONCE(*vds_used_event(r->avail, r->num), r->last_used);
-	} else {
-		VDS_WRITE_ONCE(r->avail->flags,
-			       on ? 0 : VDPASTATE_VRING_AVAIL_F_NO_INTERRUPT);
-	}
+	return vds_vdrv_need_kick(r);
 }
 
 bool vds_vdrv_more_used(struct vds_vdrv *r)

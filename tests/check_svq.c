@@ -661,12 +661,20 @@ END_TEST
 /* ------------------------------------------------ malicious device cases */
 
 /* One chain with 64 writable bytes relayed to the device. */
-static struct env *one_inflight(void)
+/*
+ * One chain in flight: shape 0 is a readable and a writable descriptor
+ * (the SVQ's general path), shape 1 one writable descriptor (its fast
+ * path); the device's used entry must be checked the same on both.
+ */
+static struct env *one_inflight(int shape)
 {
 	struct env *e = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
 	uint32_t lens[2] = { 32, 64 };
 
-	ck_assert(env_guest_post_shape(e, lens, 2, 1, false));
+	if (shape == 0)
+		ck_assert(env_guest_post_shape(e, lens, 2, 1, false));
+	else
+		ck_assert(env_guest_post_shape(e, lens + 1, 1, 1, false));
 	env_guest_kick(e);
 	ck_assert_int_eq(vdpastate_svq_handle_guest_kick(e->svq), 1);
 	return e;
@@ -682,7 +690,7 @@ static void draw(struct env *e, uint32_t id, uint32_t len)
 
 START_TEST(malicious_device_id_range)
 {
-	struct env *e = one_inflight(), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
+	struct env *e = one_inflight(_i), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
 
 	draw(e, 16, 0);
 	ck_assert_int_eq(vdpastate_svq_handle_device_call(e->svq),
@@ -697,7 +705,7 @@ END_TEST
 
 START_TEST(malicious_device_not_inflight)
 {
-	struct env *e = one_inflight(), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
+	struct env *e = one_inflight(_i), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
 
 	draw(e, 5, 0);
 	ck_assert_int_eq(vdpastate_svq_handle_device_call(e->svq),
@@ -711,7 +719,7 @@ END_TEST
 
 START_TEST(malicious_device_twice)
 {
-	struct env *e = one_inflight(), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
+	struct env *e = one_inflight(_i), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
 
 	ck_assert_int_eq(env_device_run(e, 4), 1);
 	ck_assert_int_eq(vdpastate_svq_handle_device_call(e->svq), 1);
@@ -729,7 +737,7 @@ END_TEST
 
 START_TEST(malicious_device_idx_jump)
 {
-	struct env *e = one_inflight(), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
+	struct env *e = one_inflight(_i), *good = mkenv(16, 0, 0, 1, 1 << 20, 0, 0);
 
 	e->dev.used_idx = 17;
 	__atomic_store_n(&e->dev.used->idx, 17, __ATOMIC_RELEASE);
@@ -744,7 +752,7 @@ END_TEST
 
 START_TEST(malicious_device_len_clamped)
 {
-	struct env *e = one_inflight();
+	struct env *e = one_inflight(_i);
 	struct vdpastate_svq_stats st = { .sz = sizeof(st) };
 	uint16_t id;
 	uint32_t len;
@@ -1085,11 +1093,11 @@ Suite *svq_suite(void)
 	tcase_add_loop_test(tc, malicious_guest, 0, VDS_ARRAY_SIZE(bad_guests));
 	tcase_add_test(tc, indirect_table_outside_iova);
 	tcase_add_test(tc, mapping_added_while_running);
-	tcase_add_test(tc, malicious_device_id_range);
-	tcase_add_test(tc, malicious_device_not_inflight);
-	tcase_add_test(tc, malicious_device_twice);
-	tcase_add_test(tc, malicious_device_idx_jump);
-	tcase_add_test(tc, malicious_device_len_clamped);
+	tcase_add_loop_test(tc, malicious_device_id_range, 0, 2);
+	tcase_add_loop_test(tc, malicious_device_not_inflight, 0, 2);
+	tcase_add_loop_test(tc, malicious_device_twice, 0, 2);
+	tcase_add_loop_test(tc, malicious_device_idx_jump, 0, 2);
+	tcase_add_loop_test(tc, malicious_device_len_clamped, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");
