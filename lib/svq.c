@@ -699,71 +699,54 @@ static unsigned int relay_fast(struct vdpastate_svq *q, unsigned int n)
 {
 	const struct vds_desc *gdesc = q->g.desc;
 	const uint16_t *gring = q->g.avail->ring;
-	const unsigned int gmask = q->g.mask, gnum = q->g.num;
+	const unsigned int gmask = q->g.mask; /* ring size - 1 */
 	unsigned int last = q->g.last_avail;
 	struct vds_vdrv *s = &q->s;
 	struct vds_desc *sdesc = s->desc;
-	uint16_t *sring = s->avail->ring, *snext = s->next, *clen = s->chain_len;
+	uint16_t *sring = s->avail->ring, *snext = s->next;
 	struct vds_piece *piece = s->piece;
 	struct head_info *hi = q->hi;
 	const unsigned int smask = s->mask;
 	unsigned int fh = s->free_head, aidx = s->avail_idx, k;
-	/* The current table entry: [efirst, efirst + espan], its IOVA at
-	 * eoff from the GPA, and the flags a buffer in it may carry. */
-	uint64_t efirst = 1, espan = 0, eoff = 0;
-	unsigned int allowed = 0;
+	const struct xent *e; /* the table entry of the last buffer */
 
+	if (vds_unlikely(!q->xn))
+		return 0; /* no table: every buffer takes the walk */
+	e = &q->xt[q->xmru];
 	if (n > s->num_free)
 		n = s->num_free;
-	if (vds_likely(q->xn)) {
-		const struct xent *e = &q->xt[q->xmru];
-
-		if (e->has_iova) {
-			efirst = e->first;
-			espan = e->last - e->first;
-			eoff = e->iova - e->first;
-			allowed = e->writable ? VDPASTATE_VRING_DESC_F_WRITE : 0;
-		}
-	}
 	for (k = 0; k < n; k++) {
 		unsigned int head = VDS_READ_ONCE(gring[last & gmask]), sh;
 		const volatile struct vds_desc *vd;
-		uint64_t addr, off;
+		uint64_t addr;
 		unsigned int len, flags;
 
-		if (vds_unlikely(head >= gnum))
+		if (vds_unlikely(head > gmask))
 			break;
 		vd = &gdesc[head];
 		addr = vd->addr;
 		len = vd->len;
 		flags = vd->flags;
-		off = addr - efirst;
-		if (vds_unlikely(off > espan)) {
-			const struct xent *e = xfind(q, addr);
-
-			if (!e || !e->has_iova)
+		if (vds_unlikely(addr - e->first > e->last - e->first)) {
+			if (!(e = xfind(q, addr)))
 				break;
-			efirst = e->first;
-			espan = e->last - e->first;
-			eoff = e->iova - e->first;
-			allowed = e->writable ? VDPASTATE_VRING_DESC_F_WRITE : 0;
-			off = addr - efirst;
 		}
-		/* One direct descriptor, non-empty, inside the entry, and
-		 * writable only where the memory is (else: the walk). */
-		if (vds_unlikely((flags & ~allowed) || !len ||
-				 len - 1 > espan - off))
+		/* One direct descriptor, non-empty, inside an entry with an
+		 * IOVA, writable only where the memory is (else: the walk). */
+		if (vds_unlikely((flags & ~VDPASTATE_VRING_DESC_F_WRITE) || !len ||
+				 len - 1 > e->last - addr || !e->has_iova ||
+				 (flags && !e->writable)))
 			break;
 		sh = fh;
 		fh = snext[sh];
-		sdesc[sh].addr = addr + eoff;
+		sdesc[sh].addr = e->iova + (addr - e->first);
 		sdesc[sh].len = len;
 		sdesc[sh].flags = (uint16_t)flags;
 		sdesc[sh].next = (uint16_t)fh;
 		piece[sh].cookie = addr;
 		piece[sh].len = len;
 		piece[sh].flags = flags;
-		clen[sh] = 1;
+		s->chain_len[sh] = 1;
 		hi[sh] = (struct head_info){ .guest_head = (uint16_t)head,
 					     .avail_pos = (uint16_t)last,
 					     .write_len = flags ? len : 0 };
