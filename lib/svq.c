@@ -40,9 +40,8 @@ struct head_info {
 #define XC_BITS 9
 #define XC_SETS (1u << XC_BITS)
 
-struct xent {
+struct xent { /* 32 bytes: a cache line holds two */
 	uint64_t first, last; /* GPA */
-	uintptr_t hva;
 	uint64_t iova;
 	uint32_t writable;
 	uint32_t has_iova;
@@ -53,53 +52,56 @@ struct svq_as {
 	struct vdpastate_svq *q;
 };
 
+/* Page -> table entry, like a TLB: buffers keep coming from the same
+ * pages, even spread over many regions.  Two ways per set, the most
+ * recent first; sets chosen by a multiplicative hash, so buffers at a
+ * power-of-two stride do not pile into a few sets. */
+struct xcache {
+	uint64_t page_plus1[2]; /* 0: empty */
+	uint32_t idx[2];
+	uint64_t pad;
+};
+
+/*
+ * What the data path reads on every pass comes first, so that it shares
+ * as few cache lines as it can; the page cache lives apart.
+ */
 struct vdpastate_svq {
+	struct vds_vdev g;   /* toward the guest */
+	struct vds_vdrv s;   /* toward the device */
+	struct head_info *hi;      /* [snum] by shadow head */
+	/* GPA -> (IOVA, host) table built at start; see xlate_build(). */
+	struct xent *xt;
+	uintptr_t *xhva;           /* [xn] host address of xt[i].first */
+	unsigned int xn, xmru;
+	struct xcache *xc;         /* [XC_SETS] */
+	int err;
+	bool running, blocked;     /* blocked: guest chains wait for room */
+	bool no_iova;              /* the walk met memory without IOVA */
+	int fd_gkick, fd_gcall, fd_dkick, fd_dcall;
+	uint64_t *bitmap;
+	vdpastate_svq_dirty_fn dirty_fn;
+	uint64_t used_gpa; /* guest used ring, for logging our own writes */
+	struct vdpastate_svq_stats st;
+
 	unsigned int num;  /* guest ring */
 	unsigned int snum; /* shadow ring */
 	struct vdpastate_mem *mem;
 	struct vdpastate_iova *iova;
 	uint64_t gfeat, dfeat;
-
 	struct svq_as gas;   /* guest memory as the SVQ reads it */
-	struct vds_vdev g;   /* toward the guest */
-	struct vds_vdrv s;   /* toward the device */
-	bool ring_set, running;
-	int err;
+	bool ring_set;
 	uint16_t base_avail, base_used;
-
-	int fd_gkick, fd_gcall, fd_dkick, fd_dcall;
 
 	void *ro, *rw;
 	uint64_t ro_size, rw_size, ro_iova, rw_iova;
 	bool ro_mapped, rw_mapped;
 
-	struct head_info *hi;      /* [snum] by shadow head */
 	struct vds_seg *seg;       /* [snum] scratch: a guest chain, resolved */
-	bool no_iova;              /* the walk met memory without IOVA */
 	uint32_t *order;           /* [snum] scratch for in-flight listing */
-	bool blocked;              /* guest chains wait for shadow room */
-
-	/* GPA -> (host, IOVA) table built at start; see xlate_build(). */
-	struct xent *xt;
 	uint64_t *xlast;           /* xt[i].last, searched compactly */
-	unsigned int xn, xmru;
-	/* Page -> table entry, like a TLB: buffers keep coming from the
-	 * same pages, even spread over many regions.  Two ways per set,
-	 * the most recent first; sets chosen by a multiplicative hash, so
-	 * buffers at a power-of-two stride do not pile into a few sets. */
-	struct xcache {
-		uint64_t page_plus1[2]; /* 0: empty */
-		uint32_t idx[2];
-		uint64_t pad;
-	} xc[XC_SETS];
-
-	uint64_t used_gpa; /* guest used ring, for logging our own writes */
-	uint64_t *bitmap;
 	uint64_t bitmap_pages;
-	vdpastate_svq_dirty_fn dirty_fn;
 	void *dirty_arg;
-
-	struct vdpastate_svq_stats st;
 };
 
 /* key -> idx as the set's most recent way (the other way keeps the
@@ -222,7 +224,8 @@ static int svq_as_range(struct vds_as *as, uint64_t addr, uint64_t len,
 			return -ENOBUFS;
 		piece = left - 1 < piece ? left : piece + 1;
 		vds_seg_set(&segs[n++], at, e->iova + (at - e->first),
-			e->hva + (uintptr_t)(at - e->first), piece, write);
+			q->xhva[e - q->xt] + (uintptr_t)(at - e->first), piece,
+			write);
 		left -= piece;
 		if (!left)
 			return (int)n;
@@ -256,13 +259,14 @@ static int gmap_cmp(const void *a, const void *b)
 	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
 }
 
-static int xadd(struct xent *xt, unsigned int *n, unsigned int cap,
-		uint64_t first, uint64_t last, uintptr_t hva, bool writable,
-		bool has_iova, uint64_t iova)
+static int xadd(struct xent *xt, uintptr_t *xhva, unsigned int *n,
+		unsigned int cap, uint64_t first, uint64_t last, uintptr_t hva,
+		bool writable, bool has_iova, uint64_t iova)
 {
 	if (*n == cap)
 		return -ENOMEM;
-	xt[*n] = (struct xent){ first, last, hva, iova, writable, has_iova };
+	xt[*n] = (struct xent){ first, last, iova, writable, has_iova };
+	xhva[*n] = hva;
 	(*n)++;
 	return 0;
 }
@@ -274,11 +278,14 @@ static int xlate_build(struct vdpastate_svq *q)
 	unsigned int nr = vdpastate_mem_count(q->mem), i, j = 0, n = 0;
 	unsigned int cap = nr + 2 * (unsigned int)nm + 1;
 	struct gmap *maps = calloc(nm + 1, sizeof(*maps)), *cur = maps;
-	struct xent *xt = calloc(cap, sizeof(*xt));
+	struct xent *xt = NULL;
+	uintptr_t *xhva = calloc(cap, sizeof(*xhva));
 	uint64_t *xlast;
 	int err = 0;
 
-	if (!maps || !xt) {
+	/* Line-aligned, so that no entry straddles two cache lines. */
+	if (!maps || !xhva || posix_memalign((void **)&xt, 64, cap * sizeof(*xt))) {
+		xt = NULL;
 		err = -ENOMEM;
 		goto out;
 	}
@@ -302,12 +309,13 @@ static int xlate_build(struct vdpastate_svq *q)
 				uint64_t mlast = maps[j].gpa + maps[j].size - 1;
 
 				end = mlast < last ? mlast : last;
-				err = xadd(xt, &n, cap, at, end, hva, w, true,
-					   maps[j].iova + (at - maps[j].gpa));
+				err = xadd(xt, xhva, &n, cap, at, end, hva, w,
+					   true, maps[j].iova + (at - maps[j].gpa));
 			} else {
 				end = j < nm && maps[j].gpa - 1 < last ? maps[j].gpa - 1
 								       : last;
-				err = xadd(xt, &n, cap, at, end, hva, w, false, 0);
+				err = xadd(xt, xhva, &n, cap, at, end, hva, w,
+					   false, 0);
 			}
 			if (err || end == last)
 				break;
@@ -319,17 +327,21 @@ out:
 	xlast = err ? NULL : malloc((n + 1) * sizeof(*xlast));
 	if (err || !xlast) {
 		free(xt);
+		free(xhva);
 		return vds_fail(-ENOMEM, "svq: start: out of memory");
 	}
 	for (i = 0; i < n; i++)
 		xlast[i] = xt[i].last;
 	free(q->xt);
+	free(q->xhva);
 	free(q->xlast);
 	q->xt = xt;
+	q->xhva = xhva;
 	q->xlast = xlast;
 	q->xn = n;
 	q->xmru = 0;
-	memset(q->xc, 0, sizeof(q->xc)); /* entries point into the old table */
+	/* The cache's entries point into the old table. */
+	memset(q->xc, 0, XC_SETS * sizeof(*q->xc));
 	return 0;
 }
 
@@ -352,7 +364,9 @@ static void svq_release(struct vdpastate_svq *q)
 	vds_vdrv_fini(&q->s);
 	vds_vdev_fini(&q->g);
 	free(q->xt);
+	free(q->xhva);
 	free(q->xlast);
+	free(q->xc);
 	free(q->ro);
 	free(q->rw);
 	free(q->hi);
@@ -422,7 +436,11 @@ vdpastate_svq_new(unsigned int num, struct vdpastate_mem *mem,
 	q->hi = calloc(q->snum, sizeof(*q->hi));
 	q->seg = calloc(q->snum, sizeof(*q->seg));
 	q->order = calloc(q->snum, sizeof(*q->order));
-	if (!q->hi || !q->seg || !q->order ||
+	if (posix_memalign((void **)&q->xc, 64, XC_SETS * sizeof(*q->xc)))
+		q->xc = NULL;
+	else
+		memset(q->xc, 0, XC_SETS * sizeof(*q->xc));
+	if (!q->hi || !q->seg || !q->order || !q->xc ||
 	    vds_vdrv_init(&q->s, (uint16_t)q->snum, q->dfeat, q->ro,
 			  (char *)q->ro + vdpastate_vring_desc_size(q->snum),
 			  q->rw)) {
