@@ -393,7 +393,7 @@ static void run_size(size_t n, struct result *res)
  * ALLOC_ROUNDS rounds and the round with the best mean is reported, with
  * that round's own p50 and p99.
  */
-#define ALLOC_ROUNDS 5
+#define ALLOC_ROUNDS 20
 static struct stats alloc_only(size_t n)
 {
 	struct vdpastate_iova *t = vdpastate_iova_new(PAGE, (1ull << 48) - 1);
