@@ -68,6 +68,24 @@ static inline bool vds_need_event(uint16_t event_idx, uint16_t new_idx,
 }
 
 /*
+ * The other side's wish for a notification about the index moving from
+ * *last to now (both halves, both directions): its event field with
+ * EVENT_IDX, else its suppression flag.  *last becomes now.
+ */
+static inline bool vds_notify_wanted(uint16_t *last, uint16_t now,
+				     bool event_idx, const uint16_t *event,
+				     const uint16_t *flags, uint16_t suppress)
+{
+	uint16_t old = *last;
+
+	*last = now;
+	if (event_idx)
+		return vds_need_event(__atomic_load_n(event, __ATOMIC_RELAXED),
+				      now, old);
+	return !(__atomic_load_n(flags, __ATOMIC_RELAXED) & suppress);
+}
+
+/*
  * A resolved piece of a buffer: where it is in the ring's address space
  * (addr), what the address space translates it to (xaddr: the same GPA for
  * guest memory, the IOVA for the shadow virtqueue's view of guest memory,
@@ -257,15 +275,10 @@ static inline void vds_vdev_expose_used(struct vds_vdev *d)
 }
 static inline bool vds_vdev_need_signal(struct vds_vdev *d)
 {
-	uint16_t old = d->signalled_used, now = d->used_idx;
-
-	d->signalled_used = now;
-	if (d->event_idx)
-		return vds_need_event(__atomic_load_n(vds_used_event(d->avail, d->num),
-						      __ATOMIC_RELAXED),
-				      now, old);
-	return !(__atomic_load_n(&d->avail->flags, __ATOMIC_RELAXED) &
-		 VDPASTATE_VRING_AVAIL_F_NO_INTERRUPT);
+	return vds_notify_wanted(&d->signalled_used, d->used_idx, d->event_idx,
+				 vds_used_event(d->avail, d->num),
+				 &d->avail->flags,
+				 VDPASTATE_VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 /*
@@ -341,23 +354,6 @@ static inline int vds_vdrv_commit(struct vds_vdrv *r, uint16_t head,
 	return head;
 }
 
-/* vds_vdrv_add() of one descriptor; the caller checked num_free >= 1. */
-static inline int vds_vdrv_add1(struct vds_vdrv *r, uint64_t addr,
-				uint32_t len, uint16_t flags, uint64_t cookie)
-{
-	uint16_t head = r->free_head;
-	struct vds_desc *d = &r->desc[head];
-
-	d->addr = addr;
-	d->len = len;
-	d->flags = flags;
-	d->next = r->next[head];
-	r->piece[head].cookie = cookie;
-	r->piece[head].len = len;
-	r->piece[head].flags = flags;
-	return vds_vdrv_commit(r, head, r->next[head], 1);
-}
-
 /* Publish new avail entries; true if the device wants a kick. */
 bool vds_vdrv_publish(struct vds_vdrv *r);
 
@@ -373,56 +369,19 @@ static inline void vds_vdrv_expose(struct vds_vdrv *r)
 }
 static inline bool vds_vdrv_need_kick(struct vds_vdrv *r)
 {
-	uint16_t old = r->kicked_avail, now = r->avail_idx;
-
-	r->kicked_avail = now;
-	if (r->event_idx)
-		return vds_need_event(__atomic_load_n(vds_avail_event(r->used, r->num),
-						      __ATOMIC_RELAXED),
-				      now, old);
-	return !(__atomic_load_n(&r->used->flags, __ATOMIC_RELAXED) &
-		 VDPASTATE_VRING_USED_F_NO_NOTIFY);
+	return vds_notify_wanted(&r->kicked_avail, r->avail_idx, r->event_idx,
+				 vds_avail_event(r->used, r->num),
+				 &r->used->flags, VDPASTATE_VRING_USED_F_NO_NOTIFY);
 }
 
-/* Reports a bad used entry (cold path of vds_vdrv_get_used). */
+/* Reports a bad used entry (cold path of the used-ring readers). */
 int vds_vdrv_used_fail(const struct vds_vdrv *r, uint16_t idx, uint32_t eid)
 	__attribute__((cold, noinline));
 
 /*
- * Take the next used entry: 1 with *id and *len set, 0 if none, or
- * -VDPASTATE_EDEVICE (message says why) if the device reported an id out
- * of range, an id not in flight, or moved its index by more than the ring.
- * The chain stays allocated until vds_vdrv_free(), so the caller can walk
- * it (r->next from id, r->chain_len[id] descriptors); free it before the
- * next get_used so a repeated id is caught.
- */
-static inline int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id,
-				    uint32_t *len)
-{
-	uint16_t idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
-	uint16_t pending = idx - r->last_used;
-	struct vds_used_elem *e;
-	uint32_t eid;
-
-	if (pending == 0)
-		return 0;
-	e = &r->used->ring[r->last_used & r->mask];
-	eid = __atomic_load_n(&e->id, __ATOMIC_RELAXED);
-	if (__builtin_expect(pending > r->num || eid >= r->num ||
-			     !r->chain_len[eid], 0)) {
-		vds_vdrv_used_fail(r, idx, eid);
-		return -VDPASTATE_EDEVICE;
-	}
-	*id = (uint16_t)eid;
-	*len = __atomic_load_n(&e->len, __ATOMIC_RELAXED);
-	r->last_used++;
-	return 1;
-}
-
-/*
- * Batched form of vds_vdrv_get_used(): the number of used entries waiting
- * (one acquire load of the index for all of them), or -VDPASTATE_EDEVICE
- * if the device moved its index by more than the ring size.
+ * The number of used entries waiting (one acquire load of the index for
+ * all of them), or -VDPASTATE_EDEVICE if the device moved its index by
+ * more than the ring size.
  */
 static inline int vds_vdrv_used_pending(struct vds_vdrv *r)
 {
@@ -437,9 +396,9 @@ static inline int vds_vdrv_used_pending(struct vds_vdrv *r)
 }
 
 /*
- * Take the next of the entries vds_vdrv_used_pending() counted, with the
- * checks of vds_vdrv_get_used(): 1, or -VDPASTATE_EDEVICE for an id out
- * of range or not in flight.  Free each chain before taking the next.
+ * Take the next of the entries vds_vdrv_used_pending() counted: 1, or
+ * -VDPASTATE_EDEVICE for an id out of range or not in flight.  Free each
+ * chain before taking the next.
  */
 static inline int vds_vdrv_take_used(struct vds_vdrv *r, uint16_t *id,
 				     uint32_t *len)
@@ -455,6 +414,22 @@ static inline int vds_vdrv_take_used(struct vds_vdrv *r, uint16_t *id,
 	*len = __atomic_load_n(&e->len, __ATOMIC_RELAXED);
 	r->last_used++;
 	return 1;
+}
+
+/*
+ * Take the next used entry: 1 with *id and *len set, 0 if none, or
+ * -VDPASTATE_EDEVICE (message says why) if the device reported an id out
+ * of range, an id not in flight, or moved its index by more than the ring.
+ * The chain stays allocated until vds_vdrv_free(), so the caller can walk
+ * it (r->next from id, r->chain_len[id] descriptors); free it before the
+ * next get_used so a repeated id is caught.
+ */
+static inline int vds_vdrv_get_used(struct vds_vdrv *r, uint16_t *id,
+				    uint32_t *len)
+{
+	int n = vds_vdrv_used_pending(r);
+
+	return n <= 0 ? n : vds_vdrv_take_used(r, id, len);
 }
 
 /* Return the chain at head to the free list. */

@@ -807,7 +807,9 @@ static void shadow_expose(struct vdpastate_svq *q)
 
 static int relay(struct vdpastate_svq *q)
 {
-	unsigned int total = 0, descs = 0, exposed = 0;
+	/* Chains taken, of them exposed to the device, and shadow
+	 * descriptors beyond one per chain (the walk's longer chains). */
+	unsigned int total = 0, exposed = 0, extra = 0;
 	int err = 0;
 
 	q->blocked = false;
@@ -827,7 +829,6 @@ static int relay(struct vdpastate_svq *q)
 			/* Most chains: one direct descriptor inside one table
 			 * entry.  Anything else, or any doubt, takes the walk. */
 			f = relay_fast(q, (unsigned int)n);
-			descs += f;
 			total += f;
 			n -= (int)f;
 			if (!n)
@@ -861,7 +862,7 @@ static int relay(struct vdpastate_svq *q)
 				.write_len = (uint32_t)wlen,
 			};
 			vds_vdev_pop(&q->g);
-			descs += (unsigned int)k;
+			extra += (unsigned int)k - 1;
 			total++;
 			n--;
 		}
@@ -880,7 +881,7 @@ static int relay(struct vdpastate_svq *q)
 	if (err)
 		goto fail;
 out:
-	q->st.shadow_descs += descs;
+	q->st.shadow_descs += total + extra;
 	if (total) {
 		q->st.guest_chains += total;
 		if (total != exposed) {
@@ -898,7 +899,7 @@ out:
 fail:
 	/* Chains taken but not exposed stay in flight for stop() to return
 	 * (the queue is disabled); exposed ones the device may use. */
-	q->st.shadow_descs += descs;
+	q->st.shadow_descs += total + extra;
 	return disable(q, err);
 }
 
@@ -931,11 +932,16 @@ static void mark_dirty(struct vdpastate_svq *q, uint64_t gpa, uint64_t len)
  * The SVQ itself writes guest memory (the used ring); the hypervisor's
  * dirty tracking does not see those writes, so they are logged here.
  */
+/* Guest-physical address of the guest's used element at index idx. */
+static uint64_t used_elem_gpa(const struct vdpastate_svq *q, unsigned int idx)
+{
+	return q->used_gpa + 4 + (uint64_t)(idx & q->g.mask) * 8;
+}
+
 static void push_used(struct vdpastate_svq *q, uint16_t head, uint32_t len)
 {
 	if (q->bitmap || q->dirty_fn)
-		mark_dirty(q, q->used_gpa + 4 +
-			      (uint64_t)(q->g.used_idx & q->g.mask) * 8, 8);
+		mark_dirty(q, used_elem_gpa(q, q->g.used_idx), 8);
 	vds_vdev_push_used(&q->g, head, len);
 }
 
@@ -960,6 +966,14 @@ static void log_writes(struct vdpastate_svq *q, uint16_t head, uint32_t len)
 		mark_dirty(q, p->cookie, w);
 		len -= w;
 	}
+}
+
+/* The used entries written so far become visible to the guest (and, the
+ * SVQ having written the index, are logged as dirty). */
+static void guest_expose(struct vdpastate_svq *q)
+{
+	log_used_idx(q);
+	vds_vdev_expose_used(&q->g);
 }
 
 /* After the fence that followed the last exposure of the guest's used
@@ -1007,8 +1021,7 @@ reap_fast_(struct vdpastate_svq *q, unsigned int n, bool log)
 		if (log) {
 			if (len)
 				mark_dirty(q, piece[id].cookie, len);
-			mark_dirty(q, q->used_gpa + 4 +
-				      (uint64_t)(uidx & gmask) * 8, 8);
+			mark_dirty(q, used_elem_gpa(q, uidx), 8);
 		}
 		lu++;
 		snext[id] = (uint16_t)fh;
@@ -1087,8 +1100,7 @@ static int reap(struct vdpastate_svq *q)
 		if (total == exposed && !in_flight)
 			break;
 		if (total != exposed) {
-			log_used_idx(q);
-			vds_vdev_expose_used(&q->g);
+			guest_expose(q);
 			exposed = total;
 		}
 		if (in_flight)
@@ -1101,9 +1113,7 @@ static int reap(struct vdpastate_svq *q)
 done:
 	/* What the device did complete still reaches the guest. */
 	if (total != exposed) {
-		log_used_idx(q);
-		vds_vdev_expose_used(&q->g);
-		exposed = total;
+		guest_expose(q);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
 	if (total) {
