@@ -279,18 +279,14 @@ VDPASTATE_API int vdpastate_blob_part_get(const struct vdpastate_blob *blob,
 	return 0;
 }
 
-VDPASTATE_API int vdpastate_blob_add_record(struct vdpastate_blob *blob,
-					    uint16_t type, uint8_t flags,
-					    const void *value, uint32_t len)
+static int add_rec(struct vdpastate_blob *blob, uint16_t type, uint8_t flags,
+		   const void *value, uint32_t len)
 {
 	struct rec r = { type, flags, len, NULL };
 	int err = 0;
 
 	if (!blob || (!value && len))
 		return vds_fail(-EINVAL, "blob: add_record: NULL argument");
-	if (type < VDPASTATE_BLOB_REC_USER_MIN)
-		return vds_fail(-EINVAL, "blob: add_record: type 0x%x is in the "
-				"library's range (below 0x8000)", type);
 	if (flags & ~VDPASTATE_BLOB_REC_F_OPTIONAL)
 		return vds_fail(-EINVAL, "blob: add_record: flags 0x%x undefined",
 				flags);
@@ -303,6 +299,35 @@ VDPASTATE_API int vdpastate_blob_add_record(struct vdpastate_blob *blob,
 	if ((err = push_rec(&blob->recs, &blob->n_recs, &r)))
 		free(r.val);
 	return err;
+}
+
+VDPASTATE_API int vdpastate_blob_add_record(struct vdpastate_blob *blob,
+					    uint16_t type, uint8_t flags,
+					    const void *value, uint32_t len)
+{
+	if (type < VDPASTATE_BLOB_REC_USER_MIN || type > VDPASTATE_BLOB_REC_USER_MAX)
+		return vds_fail(-EINVAL, "blob: add_record: type 0x%x is in the "
+				"library's range (callers use 0x%x..0x%x)", type,
+				VDPASTATE_BLOB_REC_USER_MIN,
+				VDPASTATE_BLOB_REC_USER_MAX);
+	return add_rec(blob, type, flags, value, len);
+}
+
+int vds_blob_add_lib_record(struct vdpastate_blob *blob, uint16_t type,
+			    uint8_t flags, const void *value, uint32_t len)
+{
+	size_t i;
+
+	for (i = 0; blob && i < blob->n_recs; i++)
+		if (blob->recs[i].type == type)
+			return vds_fail(-EEXIST, "blob: library record 0x%x is "
+					"already there", type);
+	return add_rec(blob, type, flags, value, len);
+}
+
+bool vds_blob_has_netstate(const struct vdpastate_blob *blob)
+{
+	return blob && blob->ns;
 }
 
 VDPASTATE_API size_t
@@ -822,6 +847,13 @@ static int load_records(struct loader *ld, size_t off)
 					   vds_cvq_name(v[0], v[1]));
 		} else if (type >= VDPASTATE_BLOB_REC_USER_MIN) {
 			struct rec r = { type, h[2], len, NULL };
+			size_t k;
+
+			for (k = 0; type > VDPASTATE_BLOB_REC_USER_MAX &&
+				    k < ld->nb.n_recs; k++)
+				if (ld->nb.recs[k].type == type)
+					return bad("record %zu: library record "
+						   "0x%x repeated", idx, type);
 
 			r.val = dup_val(v, len, &err);
 			if (!r.val)

@@ -88,6 +88,30 @@ vdpastate_dev_report_get(const struct vdpastate_dev_report *report, size_t i,
 	return report->p[i].msg;
 }
 
+/*
+ * The MAC the guest uses survives when the destination's config-space
+ * MAC is the same, or when the restore can set it (CTRL_MAC_ADDR over a
+ * control queue, in the saved features and offered).
+ */
+static int check_mac(const struct vdpastate_netstate *ns, uint64_t f,
+		     uint64_t offered, const uint8_t *cfg,
+		     struct vdpastate_dev_report *r)
+{
+	const uint64_t settable = FB(CTRL_VQ) | FB(CTRL_MAC_ADDR);
+	uint8_t m[6];
+
+	if (!(f & FB(MAC)) || !(offered & FB(MAC)) || vdpastate_netstate_mac(ns, m) ||
+	    !memcmp(m, cfg, 6) ||
+	    ((f & settable) == settable && (offered & settable) == settable))
+		return 0;
+	return report_add(r, VDPASTATE_DEV_PROBLEM_MAC, "the guest's MAC "
+			  "%02x:%02x:%02x:%02x:%02x:%02x would become the "
+			  "device's %02x:%02x:%02x:%02x:%02x:%02x: "
+			  "CTRL_MAC_ADDR is not negotiated, so a restore "
+			  "cannot set it", m[0], m[1], m[2], m[3], m[4], m[5],
+			  cfg[0], cfg[1], cfg[2], cfg[3], cfg[4], cfg[5]);
+}
+
 static int check_into(struct vdpastate_dev *dev, const struct vdpastate_netstate *ns,
 		      const struct vr_set *vr, struct vdpastate_dev_report *r)
 {
@@ -140,6 +164,8 @@ static int check_into(struct vdpastate_dev *dev, const struct vdpastate_netstate
 			      saved.rss_max_indirection_table_length,
 			      saved.supported_hash_types, b[17],
 			      vds_get_le16(b + 18), vds_get_le32(b + 20))))
+		return err;
+	if ((err = check_mac(ns, f, offered, b, r)))
 		return err;
 	for (i = 0; i < vr->n; i++)
 		if (!(vr->e[i].flags & VR_F_GUEST_CVQ) && vr->e[i].num > maxnum &&

@@ -150,6 +150,14 @@ vdpastate_dev_open(struct vdpastate_transport *t,
 		dev->timeout_ms = DEF_TIMEOUT_MS;
 	dev->ring_opt = VDS_OPTS_GET(opts, cvq_ring_size, 0);
 	dev->inflight_opt = VDS_OPTS_GET(opts, cvq_max_inflight, 0);
+	dev->flags = VDS_OPTS_GET(opts, flags, 0);
+	if (dev->flags & ~VDPASTATE_DEV_F_QUIESCED) {
+		uint32_t bad = dev->flags & ~VDPASTATE_DEV_F_QUIESCED;
+
+		free(dev);
+		return vds_fail_ptr(-EINVAL, "dev: open: flags 0x%x undefined",
+				    bad);
+	}
 	dev->kick_fd = dev->call_fd = -1;
 	if (dev->ring_opt & (dev->ring_opt - 1) ||
 	    dev->cvq_iova_opt % PAGE) {
@@ -210,13 +218,34 @@ void vds_dev_drv_drop(struct vdpastate_dev *dev)
 	dev->drv_live = false;
 }
 
+/* The control ring's bookkeeping: per ring entry and per batch slot. */
+static void free_slots(struct vdpastate_dev *dev)
+{
+	free(dev->slot_of);
+	free(dev->done);
+	free(dev->len_of);
+	dev->slot_of = NULL;
+	dev->done = NULL;
+	dev->len_of = NULL;
+}
+
 VDPASTATE_API void vdpastate_dev_free(struct vdpastate_dev *dev)
 {
 	if (!dev)
 		return;
-	unmap_cvq(dev);
+	if (unmap_cvq(dev))
+		vds_log(VDPASTATE_LOG_ERROR, "dev: free: unmapping the control ring "
+			"(IOVA 0x%llx, address space %u) failed: %s; its %zu "
+			"bytes stay allocated so the device cannot write into "
+			"reused memory: reset the device before reusing that "
+			"IOVA range", (unsigned long long)dev->iova,
+			dev->mapped_asid, vdpastate_last_error(),
+			dev->ro_size + dev->rw_size);
+	vds_dev_late_drop(dev);
 	vds_dev_drv_drop(dev);
-	free(dev->mem);
+	free_slots(dev);
+	if (!dev->mapped)
+		free(dev->mem);
 	free(dev->vq);
 	vds_dev_guest_free(&dev->g);
 	vdpastate_netstate_free(dev->ns);
@@ -291,9 +320,18 @@ int vds_dev_ring_alloc(struct vdpastate_dev *dev, uint16_t ring)
 	dev->used_off = 0;
 	dev->ack_off = (used + 63) & ~(size_t)63;
 	dev->rw_size = round_page(dev->ack_off + (size_t)ring * ACK_SLOT);
+	free_slots(dev);
+	dev->ring = 0;
 	dev->mem = aligned_alloc(PAGE, dev->ro_size + dev->rw_size);
-	if (!dev->mem)
+	dev->slot_of = calloc(ring, sizeof(*dev->slot_of));
+	dev->done = calloc(ring, sizeof(*dev->done));
+	dev->len_of = calloc(ring, sizeof(*dev->len_of));
+	if (!dev->mem || !dev->slot_of || !dev->done || !dev->len_of) {
+		free(dev->mem);
+		dev->mem = NULL;
+		free_slots(dev);
 		return vds_fail(-ENOMEM, "dev: out of memory for the control ring");
+	}
 	memset(dev->mem, 0, dev->ro_size + dev->rw_size);
 	dev->ring = ring;
 	return 0;
@@ -410,6 +448,111 @@ static int kick(struct vdpastate_dev *dev)
 	return 0;
 }
 
+void vds_dev_late_drop(struct vdpastate_dev *dev)
+{
+	unsigned int k;
+
+	for (k = 0; k < dev->late.n; k++)
+		vdpastate_cvq_cmd_free(dev->late.cmds[k]);
+	free(dev->late.cmds);
+	dev->late.cmds = NULL;
+	dev->late.n = 0;
+	dev->late.guest = false;
+	dev->g.held = dev->g.late_ready = false;
+}
+
+/* Keep a timed-out batch (slots 0..cnt of cmds) as the late batch. */
+static int late_keep(struct vdpastate_dev *dev,
+		     const struct vdpastate_cvq_cmd *const *cmds, unsigned int cnt)
+{
+	unsigned int k;
+
+	dev->late.cmds = calloc(cnt, sizeof(*dev->late.cmds));
+	for (k = 0; dev->late.cmds && k < cnt; k++)
+		if (!(dev->late.cmds[k] = vdpastate_cvq_cmd_copy(cmds[k])))
+			break;
+	dev->late.n = dev->late.cmds ? k : 0;
+	dev->late.guest = false;
+	if (k < cnt) {
+		/* Without the copies the state cannot follow the device:
+		 * the batch must still not be reused.  Keep it, unknown. */
+		dev->late.n = cnt;
+		return vds_fail(-ENOMEM, "dev: out of memory keeping a control "
+				"batch the device did not answer");
+	}
+	return 0;
+}
+
+/*
+ * Wait (up to the timeout) for the late batch to come back, then apply
+ * the commands it answered OK to the tracked state, in order; the
+ * guest's command gets its answer kept for it.  0 when no batch is late
+ * any more; -ETIMEDOUT (nothing changed) while it still is.
+ */
+int vds_dev_late_collect(struct vdpastate_dev *dev, const char *what)
+{
+	unsigned int k, missing = 0;
+	char d[64];
+	int err;
+
+	if (!dev->late.n)
+		return 0;
+	for (k = 0; k < dev->late.n; k++)
+		missing += !dev->done[k];
+	err = wait_used(dev, missing, dev->slot_of, dev->done, dev->len_of,
+			now_ns() + (uint64_t)dev->timeout_ms * 1000000);
+	if (err == -ETIMEDOUT) {
+		for (k = 0; k < dev->late.n && dev->done[k]; k++)
+			;
+		if (dev->late.cmds && dev->late.cmds[k])
+			cmd_desc(dev->late.cmds[k], d, sizeof(d));
+		else
+			snprintf(d, sizeof(d), "a command");
+		return vds_fail(-ETIMEDOUT, "%s: the device has still not "
+				"answered %s of an earlier batch (another %u ms "
+				"waited); nothing new is sent until it does or "
+				"the device is restored", what, d, dev->timeout_ms);
+	}
+	if (err)
+		return err;
+	for (k = 0; k < dev->late.n; k++) {
+		const struct vdpastate_cvq_cmd *c =
+			dev->late.cmds ? dev->late.cmds[k] : NULL;
+		uint8_t ack = dev->len_of[k] ? VDS_READ_ONCE(ack_at(dev, k)[0]) : 1;
+
+		if (!c)
+			continue;
+		cmd_desc(c, d, sizeof(d));
+		vds_log(VDPASTATE_LOG_WARN, "%s: late answer from the device to "
+			"%s: %s%s", what, d, ack == NET_OK ? "OK" : "not OK",
+			ack == NET_OK ? ", applied to the tracked state" : "");
+		if (ack == NET_OK && dev->ns &&
+		    vdpastate_netstate_apply(dev->ns, c))
+			vds_log(VDPASTATE_LOG_WARN, "%s: the state model refuses "
+				"the late command: %s", what,
+				vdpastate_last_error());
+		if (dev->late.guest) {
+			struct reply *r = &dev->g.late_rep;
+
+			r->b[0] = ack == NET_OK ? NET_OK : 1;
+			r->len = 1;
+			if (ack == NET_OK && dev->len_of[k] > 1) {
+				r->len = dev->len_of[k] < ACK_SLOT ? dev->len_of[k]
+								   : ACK_SLOT;
+				memcpy(r->b + 1, ack_at(dev, k) + 1, r->len - 1);
+			}
+			dev->g.late_ready = true;
+		}
+	}
+	for (k = 0; k < dev->late.n; k++)
+		vdpastate_cvq_cmd_free(dev->late.cmds ? dev->late.cmds[k] : NULL);
+	free(dev->late.cmds);
+	dev->late.cmds = NULL;
+	dev->late.n = 0;
+	dev->late.guest = false;
+	return 0;
+}
+
 /*
  * Post cmds[0..n) in batches of what the ring and buffer area hold (or
  * cvq_max_inflight), one kick per batch, and check every answer: the
@@ -424,12 +567,14 @@ int vds_dev_post_cmds(struct vdpastate_dev *dev, const char *what,
 		      struct reply *rep, size_t *answered)
 {
 	unsigned int per = dev->cvq_num / 2;
-	uint16_t *slot_of = NULL;
-	uint32_t *len_of = NULL;
-	bool *done = NULL;
+	uint16_t *slot_of = dev->slot_of;
+	uint32_t *len_of = dev->len_of;
+	bool *done = dev->done;
 	size_t i = 0;
 	int err = 0;
 
+	if (answered)
+		*answered = 0;
 	if (n == 0)
 		return 0;
 	if (dev->inflight_opt && dev->inflight_opt < per)
@@ -437,15 +582,9 @@ int vds_dev_post_cmds(struct vdpastate_dev *dev, const char *what,
 	if (dev->cvq >= dev->nvq)
 		return vds_fail(-VDPASTATE_EINCOMPAT, "%s: %zu control commands "
 				"but CTRL_VQ is not negotiated", what, n);
-	if (answered)
-		*answered = 0;
-	slot_of = calloc(dev->cvq_num, sizeof(*slot_of));
-	done = calloc(per, sizeof(*done));
-	len_of = calloc(per, sizeof(*len_of));
-	if (!slot_of || !done || !len_of) {
-		err = vds_fail(-ENOMEM, "%s: out of memory", what);
-		goto out;
-	}
+	/* Nothing new while an earlier batch still owns ring and slots. */
+	if ((err = vds_dev_late_collect(dev, what)))
+		return err;
 	while (i < n) {
 		size_t first = i, off = 0, k;
 		unsigned int cnt = 0;
@@ -502,9 +641,13 @@ int vds_dev_post_cmds(struct vdpastate_dev *dev, const char *what,
 			for (k = 0; k < cnt && done[k]; k++)
 				;
 			cmd_desc(cmds[first + k], d, sizeof(d));
-			err = vds_fail(-ETIMEDOUT, "%s: %s: no answer from the "
-				       "device within %u ms", what, d,
-				       dev->timeout_ms);
+			err = late_keep(dev, cmds + first, cnt);
+			if (!err)
+				err = vds_fail(-ETIMEDOUT, "%s: %s: no answer from "
+					       "the device within %u ms; its batch "
+					       "of %u stays in flight and is "
+					       "applied if answered OK later",
+					       what, d, dev->timeout_ms, cnt);
 			goto out;
 		}
 		if (err)
@@ -543,9 +686,6 @@ int vds_dev_post_cmds(struct vdpastate_dev *dev, const char *what,
 		}
 	}
 out:
-	free(slot_of);
-	free(done);
-	free(len_of);
 	return err;
 }
 
@@ -572,6 +712,9 @@ static int send_list(struct vdpastate_dev *dev, const char *what,
 				what);
 	if (n == 0)
 		return 0;
+	/* A late batch changes the state the list is checked against. */
+	if ((err = vds_dev_late_collect(dev, what)))
+		return err;
 	/* The whole list must be acceptable before anything is sent. */
 	check = vdpastate_netstate_copy(dev->ns);
 	ns = vdpastate_netstate_copy(dev->ns);

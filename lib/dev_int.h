@@ -30,6 +30,7 @@
 /* Flags of a vring record entry. */
 #define VR_F_CONFIGURED 1 /* a data queue the VMM configured */
 #define VR_F_GUEST_CVQ 2  /* the guest's control queue: its position */
+#define VR_F_BROKEN 4     /* the guest broke this ring: keep it disabled */
 /* Backend features the handle uses when offered. */
 #define WANT_BACKEND                                                   \
 	(BB(IOTLB_MSG_V2) | BB(IOTLB_BATCH) | BB(IOTLB_ASID) | BB(SUSPEND) | \
@@ -48,6 +49,25 @@ struct dev_vq {
 	struct vdpastate_svq *running;
 };
 
+/* The device's answer to one command: the bytes it wrote (ack first). */
+struct reply {
+	uint8_t b[ACK_SLOT];
+	uint32_t len;
+};
+
+/*
+ * A batch the device did not answer within the timeout.  Its chains stay
+ * in flight: their descriptors, buffers and ack slots are not reused
+ * until every one has come back (vds_dev_late_collect()), and the
+ * commands answered OK are then applied to the tracked state, because
+ * the device did apply them.  A reset of the device ends the batch.
+ */
+struct late {
+	unsigned int n; /* commands in the batch (batch slots 0..n); 0: none */
+	struct vdpastate_cvq_cmd **cmds; /* copies, n */
+	bool guest; /* the guest's command: its answer goes to the guest */
+};
+
 /* The guest's control queue, the handle being its device. */
 struct guest_cvq {
 	bool on;     /* configured */
@@ -59,6 +79,11 @@ struct guest_cvq {
 	struct vds_seg *segs;
 	unsigned int segs_max;
 	uint8_t *buf; /* a command copied out of guest memory */
+	/* The command at the head of the guest ring is on the device and
+	 * not answered yet (a late batch); the chain stays unanswered. */
+	bool held;
+	bool late_ready;       /* ... and its answer arrived: late_rep */
+	struct reply late_rep;
 };
 
 struct vdpastate_dev {
@@ -78,6 +103,12 @@ struct vdpastate_dev {
 	int kick_fd, call_fd;
 	struct vds_vdrv drv;
 	bool drv_live;
+	/* per ring entry: its batch slot; per batch slot: answered, length */
+	uint16_t *slot_of;
+	bool *done;
+	uint32_t *len_of;
+	struct late late;
+	uint32_t flags; /* VDPASTATE_DEV_F_* */
 	/* the device as last set up */
 	bool up;
 	uint64_t features, backend;
@@ -92,12 +123,6 @@ struct vdpastate_dev {
 	struct vdpastate_netstate *ns; /* tracked state */
 	struct vdpastate_netstate *begun; /* early restore in progress */
 	struct vdpastate_dev_stats st;
-};
-
-/* The device's answer to one command: the bytes it wrote (ack first). */
-struct reply {
-	uint8_t b[ACK_SLOT];
-	uint32_t len;
 };
 
 /* Saved vring state per data queue. */
@@ -123,6 +148,8 @@ const char *vds_dev_feature_list(uint64_t mask, char *buf, size_t len);
 void vds_dev_drv_drop(struct vdpastate_dev *dev);
 int vds_dev_ring_alloc(struct vdpastate_dev *dev, uint16_t ring);
 int vds_dev_map_cvq(struct vdpastate_dev *dev, uint32_t asid);
+int vds_dev_late_collect(struct vdpastate_dev *dev, const char *what);
+void vds_dev_late_drop(struct vdpastate_dev *dev);
 int vds_dev_post_cmds(struct vdpastate_dev *dev, const char *what,
 	      const struct vdpastate_cvq_cmd *const *cmds, size_t n,
 	      struct reply *rep, size_t *answered);
@@ -134,5 +161,6 @@ int vds_dev_blob_input(const struct vdpastate_blob *blob, const char *what,
 /* lib/guest_cvq.c */
 void vds_dev_guest_drop(struct guest_cvq *g);
 void vds_dev_guest_free(struct guest_cvq *g);
+void vds_dev_guest_flush(struct vdpastate_dev *dev);
 
 #endif

@@ -165,6 +165,8 @@ static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
 
 	rep->b[0] = 1; /* VIRTIO_NET_ERR */
 	rep->len = 1;
+	if ((err = vds_dev_late_collect(dev, "guest command")))
+		return err;
 	vdpastate_netstate_get_config(dev->ns, &c);
 	{
 		VDPASTATE_OPTS(vdpastate_cvq_limits, lim,
@@ -196,12 +198,21 @@ static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
 	err = vds_dev_post_cmds(dev, "guest command",
 				(const struct vdpastate_cvq_cmd *const *)&cmd, 1,
 				rep, &answered);
+	if (err == -ETIMEDOUT && dev->late.n) {
+		/* The command is on the device: the guest waits for it. */
+		dev->late.guest = true;
+		dev->g.held = true;
+		goto out;
+	}
 	if (err) {
 		rep->b[0] = 1;
 		rep->len = 1;
 		goto out;
 	}
-	if (rep->b[0] == NET_OK) {
+	if (rep->b[0] != NET_OK) {
+		rep->b[0] = 1; /* the guest sees OK or ERR, nothing else */
+		rep->len = 1;
+	} else {
 		vdpastate_netstate_free(dev->ns);
 		dev->ns = copy;
 		copy = NULL;
@@ -218,10 +229,53 @@ static int guest_break(struct guest_cvq *g, int err)
 	return err;
 }
 
+/* The chain at the head of the guest ring into g->segs: its pieces. */
+static int take_chain(struct guest_cvq *g, uint16_t *head)
+{
+	uint64_t wlen;
+	int n;
+
+	if ((n = vds_vdev_peek_head(&g->vd, head)) < 0)
+		return n;
+	n = vds_vdev_chain(&g->vd, *head, g->segs, g->segs_max, &wlen);
+	if (n == -E2BIG)
+		return vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
+				"has more than %u pieces", *head, g->segs_max);
+	if (n >= 0 && wlen < 1)
+		return vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
+				"has no writable ack byte", *head);
+	return n;
+}
+
+/* Answer the guest's chain held for a late answer that has arrived. */
+void vds_dev_guest_flush(struct vdpastate_dev *dev)
+{
+	struct guest_cvq *g = &dev->g;
+	uint16_t head;
+	int n;
+
+	if (!g->held || !g->late_ready || !g->live)
+		return;
+	if ((n = take_chain(g, &head)) < 0) {
+		guest_break(g, n);
+		return;
+	}
+	vds_vdev_pop(&g->vd);
+	vds_vdev_push_used(&g->vd, head,
+			   vds_segs_scatter(g->segs, n, g->late_rep.b,
+					    g->late_rep.len));
+	g->cfg.last_avail_idx = g->vd.last_avail;
+	g->cfg.used_idx = g->vd.used_idx;
+	g->held = g->late_ready = false;
+	if (vds_vdev_publish_used(&g->vd))
+		vds_fd_signal(g->cfg.call_fd);
+}
+
 VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev)
 {
 	struct guest_cvq *g;
 	int avail, handled = 0, err = 0;
+	bool budget_out = false;
 
 	if (!dev)
 		return vds_fail(-EINVAL, "dev: handle_guest_cvq: NULL handle");
@@ -243,35 +297,42 @@ again:
 		err = guest_break(g, avail);
 	while (avail-- > 0 && !err) {
 		struct reply rep;
-		uint64_t wlen, rlen;
+		uint64_t rlen;
 		uint16_t head;
 		size_t got;
 		int n;
 
-		if ((n = vds_vdev_peek_head(&g->vd, &head)) < 0) {
+		if (handled >= VDPASTATE_DEV_GUEST_CVQ_BUDGET) {
+			/* The rest on the next call, as vhost does: the kick
+			 * fd fires again (CVE-2019-3900). */
+			budget_out = true;
+			break;
+		}
+		if ((n = take_chain(g, &head)) < 0) {
 			err = guest_break(g, n);
 			break;
 		}
-		n = vds_vdev_chain(&g->vd, head, g->segs, g->segs_max, &wlen);
-		if (n == -E2BIG)
-			n = vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
-				     "has more than %u pieces", head, g->segs_max);
-		if (n >= 0 && wlen < 1)
-			n = vds_fail(-VDPASTATE_EGUEST, "dev: guest control chain %u "
-				     "has no writable ack byte", head);
-		if (n < 0) {
-			err = guest_break(g, n);
-			break;
-		}
-		got = vds_segs_gather(g->segs, n, g->buf, BUF_SIZE, &rlen);
-		if (got != rlen) {
-			vds_log(VDPASTATE_LOG_INFO, "dev: guest command of %llu "
-				"bytes refused (at most %u)",
-				(unsigned long long)rlen, BUF_SIZE);
-			rep.b[0] = 1;
-			rep.len = 1;
+		if (g->held) {
+			/* Its command is on the device: wait for that answer,
+			 * never send it again. */
+			if (!g->late_ready &&
+			    (err = vds_dev_late_collect(dev, "guest command")))
+				break;
+			rep = g->late_rep;
+			g->held = g->late_ready = false;
 		} else {
-			err = guest_one(dev, g->buf, got, &rep);
+			got = vds_segs_gather(g->segs, n, g->buf, BUF_SIZE, &rlen);
+			if (got != rlen) {
+				vds_log(VDPASTATE_LOG_INFO, "dev: guest command of "
+					"%llu bytes refused (at most %u)",
+					(unsigned long long)rlen, BUF_SIZE);
+				rep.b[0] = 1;
+				rep.len = 1;
+			} else {
+				err = guest_one(dev, g->buf, got, &rep);
+				if (g->held)
+					break; /* unanswered: stays available */
+			}
 		}
 		vds_vdev_pop(&g->vd);
 		vds_vdev_push_used(&g->vd, head,
@@ -283,6 +344,10 @@ again:
 	/* What was answered reaches the guest, even before a failure. */
 	if (vds_vdev_publish_used(&g->vd))
 		vds_fd_signal(g->cfg.call_fd);
+	if (budget_out) {
+		vds_fd_signal(g->cfg.kick_fd);
+		return handled;
+	}
 	if (!err && vds_vdev_enable_kicks(&g->vd))
 		goto again;
 	return err ? err : handled;

@@ -75,4 +75,11 @@ bool vds_fd_signal(int fd);
 /* Drain an eventfd (-1: none) without blocking, blocking fd or not. */
 void vds_fd_drain(int fd);
 
+/* lib/blob.c, for the device handle: a record of the library's range
+ * (once per blob), and whether a blob holds a netstate (no error set). */
+struct vdpastate_blob;
+int vds_blob_add_lib_record(struct vdpastate_blob *blob, uint16_t type,
+			    uint8_t flags, const void *value, uint32_t len);
+bool vds_blob_has_netstate(const struct vdpastate_blob *blob);
+
 #endif /* VDS_INTERNAL_H */

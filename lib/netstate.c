@@ -284,6 +284,17 @@ VDPASTATE_API bool vdpastate_netstate_equal(const struct vdpastate_netstate *a,
 	       !first_diff(a, b);
 }
 
+VDPASTATE_API const char *
+vdpastate_netstate_state_diff(const struct vdpastate_netstate *a,
+			      const struct vdpastate_netstate *b)
+{
+	if (!a || !b)
+		return a == b ? NULL : "state";
+	if (a->cfg.features != b->cfg.features)
+		return "features";
+	return first_diff(a, b);
+}
+
 /* ------------------------------------------------------------ apply */
 
 static uint16_t active_pairs(const struct vdpastate_netstate *s)

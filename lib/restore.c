@@ -144,6 +144,7 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	vds_dev_guest_drop(&dev->g); /* set up again for the new features */
 	if ((err = vdpastate_transport_reset(dev->t)))
 		return err;
+	vds_dev_late_drop(dev); /* the reset ended what was in flight */
 	if ((err = vdpastate_transport_get_device_features(dev->t, &offered)))
 		return err;
 	if (features & ~offered)
@@ -286,17 +287,21 @@ static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 	uint32_t i;
 	int err;
 
-	for (i = 0; i < dev->ndata && i < dev->ncfg; i++)
+	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
+		const struct vr_ent *b = vr_find(vr, i, false);
+
 		if ((dev->vq[i].cfg.num || dev->vq[i].svq) &&
+		    !(b && (b->flags & VR_F_BROKEN)) &&
 		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
+	}
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
 		struct dev_vq *q = &dev->vq[i];
 		const struct vr_ent *b = vr_find(vr, i, false);
 		uint16_t pos = b ? b->base : 0;
 
-		if (!q->svq)
-			continue;
+		if (!q->svq || (b && (b->flags & VR_F_BROKEN)))
+			continue; /* a broken ring stays disabled */
 		if ((err = vdpastate_svq_set_state(q->svq, pos, pos)) ||
 		    (err = vdpastate_svq_start(q->svq)) < 0)
 			return vds_fail(err, "dev: queue %u: SVQ start: %s", i,
@@ -309,7 +314,8 @@ static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 /*
  * Stop the SVQ the handle runs on data queue i, in-flight chains rewound
  * to the guest; *pos receives its guest-ring position.  Returns the error
- * the SVQ reports (it is stopped regardless).
+ * that disabled the SVQ, if any (it is stopped regardless), without
+ * recording a message: the caller says what it means.
  */
 static int stop_svq(struct vdpastate_dev *dev, uint32_t i, uint16_t *pos)
 {
@@ -320,10 +326,7 @@ static int stop_svq(struct vdpastate_dev *dev, uint32_t i, uint16_t *pos)
 	r = vdpastate_svq_stop(q->running, VDPASTATE_SVQ_STOP_REWIND);
 	vdpastate_svq_get_state(q->running, pos, &ui);
 	q->running = NULL;
-	if (r < 0)
-		return vds_fail(r, "dev: queue %u: SVQ: %s", i,
-				vdpastate_last_error());
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 /* Stop every SVQ the handle runs (the device is about to be reset). */
@@ -347,6 +350,7 @@ static int fail_reset(struct vdpastate_dev *dev, int err)
 	stop_svqs(dev);
 	if (vdpastate_transport_reset(dev->t))
 		vdpastate_transport_reset(dev->t);
+	vds_dev_late_drop(dev);
 	dev->up = false;
 	vds_dev_drv_drop(dev);
 	vdpastate_netstate_free(dev->begun);
@@ -410,6 +414,79 @@ int vds_dev_blob_input(const struct vdpastate_blob *blob, const char *what,
 	return vr_parse(blob, vr);
 }
 
+/* The destination must have the queue pairs the guest was told of. */
+static int enough_pairs(struct vdpastate_dev *dev,
+			const struct vdpastate_netstate *ns, const char *what)
+{
+	VDPASTATE_OPTS(vdpastate_netstate_config, saved);
+
+	vdpastate_netstate_get_config(ns, &saved);
+	if ((dev->features & (FB(MQ) | FB(RSS))) &&
+	    saved.max_virtqueue_pairs > dev->ndata / 2)
+		return vds_fail(-VDPASTATE_EINCOMPAT, "%s: the state has %u queue "
+				"pairs, the device %u", what,
+				saved.max_virtqueue_pairs, dev->ndata / 2);
+	return 0;
+}
+
+/*
+ * The tracked state once cmds[0..n) are acknowledged on this device: on
+ * top of base (NULL: the device's state after reset, its own
+ * configuration space), each command applied.  So the tracked state is
+ * the device's own, even when its configuration (MAC, limits) is not the
+ * source's.  *io holds the state the commands were made from; it is
+ * replaced, or kept with a warning if the model refuses a command the
+ * device took.
+ */
+static int rebase(struct vdpastate_dev *dev, const struct vdpastate_netstate *base,
+		  const struct vdpastate_cvq_cmd *const *cmds, size_t n,
+		  struct vdpastate_netstate **io, const char *what)
+{
+	VDPASTATE_OPTS(vdpastate_netstate_config, c);
+	struct vdpastate_netstate *s;
+	size_t i;
+	int err;
+
+	if (base) {
+		s = vdpastate_netstate_copy(base);
+	} else {
+		if ((err = read_config(dev, dev->features, &c)))
+			return err;
+		s = vdpastate_netstate_new(&c);
+	}
+	if (!s)
+		return vds_fail(-ENOMEM, "%s: out of memory", what);
+	for (i = 0; i < n; i++)
+		if (vdpastate_netstate_apply(s, cmds[i])) {
+			vds_log(VDPASTATE_LOG_WARN, "%s: the state model refuses "
+				"%s on this device's configuration, which the "
+				"device acknowledged: %s; the saved state is "
+				"tracked as it is", what,
+				vdpastate_cvq_cmd_name(cmds[i]),
+				vdpastate_last_error());
+			vdpastate_netstate_free(s);
+			return 0;
+		}
+	vdpastate_netstate_free(*io);
+	*io = s;
+	return 0;
+}
+
+/* Say so when the MAC the guest used does not survive the restore. */
+static void mac_kept(const struct vdpastate_netstate *saved,
+		     const struct vdpastate_netstate *now, const char *what)
+{
+	uint8_t a[6], b[6];
+
+	if (!vdpastate_netstate_mac(saved, a) && !vdpastate_netstate_mac(now, b) &&
+	    memcmp(a, b, 6))
+		vds_log(VDPASTATE_LOG_WARN, "%s: the guest's MAC changes from "
+			"%02x:%02x:%02x:%02x:%02x:%02x to the device's "
+			"%02x:%02x:%02x:%02x:%02x:%02x (CTRL_MAC_ADDR not "
+			"negotiated)", what, a[0], a[1], a[2], a[3], a[4], a[5],
+			b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
 static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate *ns,
 		      const struct vr_set *vr, bool enable, const char *what)
 {
@@ -440,13 +517,18 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	dev->begun = NULL;
 	err = setup(dev, vdpastate_netstate_features(ns), vr, what);
 	if (!err)
+		err = enough_pairs(dev, ns, what);
+	if (!err)
 		err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL);
 	if (!err && enable)
 		err = enable_data(dev, vr);
+	if (!err)
+		err = rebase(dev, NULL, cmds, n, &copy, what);
 	if (err) {
 		err = fail_reset(dev, err);
 		goto out;
 	}
+	mac_kept(ns, copy, what);
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;
 	copy = NULL;
@@ -520,20 +602,61 @@ static uint32_t ring_num(const struct dev_vq *q)
  * give their guest-side position; the others' the device's vring base.
  */
 static int read_positions(struct vdpastate_dev *dev, const char *what,
-			  uint16_t *pos)
+			  struct vr_ent *e)
 {
 	uint32_t i, base;
-	int err = 0, e;
+	int err = 0, r;
 
 	for (i = 0; i < dev->ndata; i++) {
-		if (i < dev->ncfg && dev->vq[i].running)
-			e = stop_svq(dev, i, &pos[i]);
-		else if (!(e = vdpastate_transport_get_vring_base(dev->t, i, &base)))
-			pos[i] = (uint16_t)base;
-		if (e && !err)
-			err = vds_fail(e, "%s: %s", what, vdpastate_last_error());
+		uint32_t num = i < dev->ncfg ? ring_num(&dev->vq[i]) : 0;
+		uint16_t pos = 0;
+
+		e[i].idx = (uint16_t)i;
+		e[i].num = (uint16_t)num;
+		e[i].flags = num ? VR_F_CONFIGURED : 0;
+		if (i < dev->ncfg && dev->vq[i].running) {
+			/* A ring the guest (or device) broke is saved where
+			 * it stopped, marked broken; the others go on. */
+			if ((r = stop_svq(dev, i, &pos))) {
+				e[i].flags |= VR_F_BROKEN;
+				vds_log(VDPASTATE_LOG_WARN, "%s: data queue %u is "
+					"broken (%s): saved at position %u and "
+					"kept disabled", what, i,
+					vdpastate_strerror(r), pos);
+			}
+		} else if (!(r = vdpastate_transport_get_vring_base(dev->t, i,
+								      &base))) {
+			pos = (uint16_t)base;
+		} else if (!err) {
+			err = vds_fail(r, "%s: data queue %u: reading its vring "
+				       "base: %s", what, i, vdpastate_last_error());
+		}
+		e[i].base = pos;
 	}
 	return err;
+}
+
+/*
+ * Without SUSPEND a running device's vring bases move under the reader:
+ * only SVQ positions (or a device the VMM has quiesced) can be saved.
+ */
+static int need_quiesced(struct vdpastate_dev *dev, const char *what)
+{
+	uint32_t i;
+
+	if ((dev->backend & BB(SUSPEND)) || (dev->flags & VDPASTATE_DEV_F_QUIESCED))
+		return 0;
+	for (i = 0; i < dev->ndata && i < dev->ncfg; i++)
+		if (ring_num(&dev->vq[i]) && !dev->vq[i].running)
+			return vds_fail(-VDPASTATE_EFEATURE, "%s: the device does "
+					"not offer SUSPEND (VHOST_BACKEND_F_SUSPEND) "
+					"and data queue %u is not shadowed, so its "
+					"position cannot be read from the running "
+					"device; shadow every data queue, or open "
+					"the handle with VDPASTATE_DEV_F_QUIESCED "
+					"when the device is stopped another way",
+					what, i);
+	return 0;
 }
 
 VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev)
@@ -541,7 +664,6 @@ VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev)
 	const char *what = "switch";
 	struct vdpastate_netstate *ns;
 	struct vr_set vr = { 0 };
-	uint16_t *pos;
 	uint32_t i;
 	int err;
 
@@ -551,10 +673,13 @@ VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev)
 		return vds_fail(-ENOENT, "%s: the device is not started", what);
 	if (dev->begun)
 		return vds_fail(-EBUSY, "%s: an early restore is in progress", what);
-	pos = calloc(dev->ndata ? dev->ndata : 1, sizeof(*pos));
+	if ((err = vds_dev_late_collect(dev, what)) ||
+	    (err = need_quiesced(dev, what)))
+		return err; /* nothing touched yet */
+	vds_dev_guest_flush(dev);
 	vr.e = calloc(dev->ndata ? dev->ndata : 1, sizeof(*vr.e));
 	ns = vdpastate_netstate_copy(dev->ns);
-	if (!pos || !vr.e || !ns) {
+	if (!vr.e || !ns) {
 		err = vds_fail(-ENOMEM, "%s: out of memory", what);
 		goto out;
 	}
@@ -563,21 +688,17 @@ VDPASTATE_API int vdpastate_dev_switch(struct vdpastate_dev *dev)
 		err = fail_reset(dev, err);
 		goto out;
 	}
-	if ((err = read_positions(dev, what, pos))) {
+	if ((err = read_positions(dev, what, vr.e))) {
 		err = fail_reset(dev, err);
 		goto out;
 	}
-	for (i = 0; i < dev->ndata; i++) {
-		vr.e[i].idx = (uint16_t)i;
-		vr.e[i].base = pos[i];
-		vr.e[i].flags = VR_F_CONFIGURED;
-	}
+	for (i = 0; i < dev->ndata; i++)
+		vr.e[i].flags |= VR_F_CONFIGURED;
 	vr.n = dev->ndata;
 	err = do_restore(dev, ns, &vr, true, what);
 out:
 	vdpastate_netstate_free(ns);
 	free(vr.e);
-	free(pos);
 	return err;
 }
 
@@ -588,7 +709,7 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 {
 	struct vdpastate_blob *tmp = NULL;
 	uint8_t *rec = NULL, feat[8];
-	uint16_t *pos = NULL;
+	struct vr_ent *pos = NULL;
 	void *buf = NULL;
 	size_t reclen;
 	long len;
@@ -598,12 +719,17 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 	if (!dev || !blob)
 		return vds_fail(-EINVAL, "save: NULL argument");
 	if (vdpastate_blob_part_count(blob) || vdpastate_blob_record_count(blob) ||
-	    vdpastate_blob_netstate(blob))
+	    vds_blob_has_netstate(blob))
 		return vds_fail(-EINVAL, "save: the blob is not empty");
 	if (!dev->up || !dev->ns)
 		return vds_fail(-ENOENT, "save: the device is not started");
 	if (dev->ndata >= UINT16_MAX)
 		return vds_fail(-ERANGE, "save: too many queues");
+	/* A batch still on the device leaves the state unknown. */
+	if ((err = vds_dev_late_collect(dev, "save")) ||
+	    (err = need_quiesced(dev, "save")))
+		return err;
+	vds_dev_guest_flush(dev);
 	if ((dev->backend & BB(SUSPEND)) &&
 	    (err = vdpastate_transport_suspend(dev->t)))
 		return err;
@@ -629,20 +755,19 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 		goto out;
 	for (i = 0; i < dev->ndata; i++) {
 		uint8_t *q = rec + 4 + (size_t)i * VRING_REC_ENT;
-		uint32_t num = i < dev->ncfg ? ring_num(&dev->vq[i]) : 0;
 
-		vds_put_le16(q, (uint16_t)i);
-		vds_put_le16(q + 2, (uint16_t)num);
-		vds_put_le16(q + 4, pos[i]);
-		vds_put_le16(q + 6, num ? VR_F_CONFIGURED : 0);
+		vds_put_le16(q, pos[i].idx);
+		vds_put_le16(q + 2, pos[i].num);
+		vds_put_le16(q + 4, pos[i].base);
+		vds_put_le16(q + 6, pos[i].flags);
 	}
 	vds_put_le64(feat, dev->offered);
 	if ((err = vdpastate_blob_set_netstate(tmp, dev->ns)) ||
 	    (err = vdpastate_blob_add_part(tmp, VDPASTATE_DEV_PART_DEV_FEATURES,
 					   VDPASTATE_DEV_PART_F_OPTIONAL, NULL, feat,
 					   8)) ||
-	    (err = vdpastate_blob_add_record(tmp, VDPASTATE_DEV_REC_VRINGS, 0, rec,
-					     (uint32_t)reclen)))
+	    (err = vds_blob_add_lib_record(tmp, VDPASTATE_DEV_REC_VRINGS, 0, rec,
+					   (uint32_t)reclen)))
 		goto out;
 	/* Through the wire form, so blob changes all at once or not at all. */
 	{
@@ -755,7 +880,8 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 								   b->base)))
 			goto fail;
 	}
-	if ((err = enable_data(dev, &vr)))
+	if ((err = enable_data(dev, &vr)) ||
+	    (err = rebase(dev, dev->ns, cmds, n, &copy, what)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);
 	dev->ns = copy;

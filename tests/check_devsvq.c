@@ -296,6 +296,24 @@ static bool dirty(struct box *b, uint64_t gpa)
 	return b->bitmap[page / 64] >> (page % 64) & 1;
 }
 
+/* A source with both queues shadowed, 8 rx buffers and frames sent. */
+static void shadowed_source(struct box *b, uint8_t *ram, uint8_t *ram2,
+			    unsigned int frames)
+{
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(ram);
+	ck_assert_ptr_nonnull(ram2);
+	memset(ram, 0, GSIZE);
+	box_new(b, ram);
+	guest_rings(b, true);
+	for (i = 0; i < NQ; i++)
+		shadow_on(b, i);
+	ck_assert_int_eq(vdpastate_dev_start(b->dev, b->features), 0);
+	post_rx(b, 8);
+	traffic(b, frames);
+}
+
 START_TEST(switch_on_and_off)
 {
 	uint8_t *ram = aligned_alloc(4096, GSIZE);
@@ -358,16 +376,7 @@ START_TEST(save_while_shadowed)
 	struct box src, dst;
 	unsigned int i;
 
-	ck_assert_ptr_nonnull(ram);
-	ck_assert_ptr_nonnull(ram2);
-	memset(ram, 0, GSIZE);
-	box_new(&src, ram);
-	guest_rings(&src, true);
-	for (i = 0; i < NQ; i++)
-		shadow_on(&src, i);
-	ck_assert_int_eq(vdpastate_dev_start(src.dev, src.features), 0);
-	post_rx(&src, 8);
-	traffic(&src, 50);
+	shadowed_source(&src, ram, ram2, 50);
 	ck_assert_int_eq(vdpastate_dev_save(src.dev, blob), 0);
 	/* Save stopped the SVQs: the guest ring positions are in the blob. */
 	ck_assert_int_eq(vdpastate_svq_stop(src.q[0].svq, 0), -EINVAL);
@@ -400,6 +409,115 @@ START_TEST(save_while_shadowed)
 		shadow_free(&src, i);
 	box_free(&src);
 	box_free(&dst);
+	free(ram);
+	free(ram2);
+}
+END_TEST
+
+/* The vring record entry of queue idx in a saved blob: base and flags. */
+static void vring_rec(const struct vdpastate_blob *blob, uint16_t idx,
+		      uint16_t *base, uint16_t *flags)
+{
+	size_t i, n = vdpastate_blob_record_count(blob);
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *v;
+		const void *vv;
+		uint16_t type, k, cnt;
+		uint8_t fl;
+		uint32_t len;
+
+		ck_assert_int_eq(vdpastate_blob_record_get(blob, i, &type, &fl, &vv,
+							   &len),
+				 0);
+		if (type != VDPASTATE_DEV_REC_VRINGS)
+			continue;
+		v = vv;
+		cnt = (uint16_t)(v[0] | v[1] << 8);
+		for (k = 0; k < cnt; k++) {
+			const uint8_t *e = v + 4 + (size_t)k * 8;
+
+			if ((e[0] | e[1] << 8) != idx)
+				continue;
+			*base = (uint16_t)(e[4] | e[5] << 8);
+			*flags = (uint16_t)(e[6] | e[7] << 8);
+			return;
+		}
+	}
+	ck_abort_msg("no vring record for queue %u", idx);
+}
+
+/*
+ * A guest breaks its shadowed TX ring.  _i 0: save goes on, the broken
+ * queue saved where it stopped and marked broken, and the destination
+ * keeps it disabled while its control queue runs; _i 1: switch goes on,
+ * the control queue alive.
+ */
+START_TEST(broken_queue)
+{
+	VDPASTATE_OPTS(vdpastate_sim_stats, st);
+	uint8_t *ram = aligned_alloc(4096, GSIZE), *ram2 = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_rx_promisc(true);
+	struct box src, dst;
+	uint16_t base, flags;
+	unsigned int i;
+	uint32_t b32;
+	uint8_t status = 0;
+
+	shadowed_source(&src, ram, ram2, 20);
+	/* The guest's avail index runs past its ring: the SVQ disables. */
+	((struct vds_avail *)host(&src, src.q[1].avail))->idx += QNUM + 1;
+	{
+		uint64_t one = 1;
+
+		ck_assert_int_eq(write(src.q[1].kick, &one, sizeof(one)),
+				 sizeof(one));
+	}
+	ck_assert_int_lt(vdpastate_svq_poll(src.q[1].svq), 0);
+	if (_i == 1) {
+		ck_assert_msg(vdpastate_dev_switch(src.dev) == 0, "%s",
+			      vdpastate_last_error());
+		ck_assert_int_eq(vdpastate_transport_get_status(src.t, &status), 0);
+		ck_assert(status & VDPASTATE_STATUS_DRIVER_OK);
+		ck_assert_msg(vdpastate_dev_send(src.dev, c) == 0, "%s",
+			      vdpastate_last_error());
+		goto out;
+	}
+	ck_assert_msg(vdpastate_dev_save(src.dev, blob) == 0, "%s",
+		      vdpastate_last_error());
+	vring_rec(blob, 1, &base, &flags);
+	ck_assert_uint_eq(base, 20); /* where the guest's TX ring stopped */
+	ck_assert_uint_eq(flags, 1 | 4);
+	vring_rec(blob, 0, &base, &flags);
+	ck_assert_uint_eq(base, 20);
+	ck_assert_uint_eq(flags, 1);
+	memcpy(ram2, ram, GSIZE);
+	box_new(&dst, ram2);
+	ck_assert_msg(vdpastate_dev_restore(dst.dev, blob) == 0, "%s",
+		      vdpastate_last_error());
+	ck_assert_int_eq(vdpastate_transport_get_vring_base(dst.t, 0, &b32), 0);
+	ck_assert_uint_eq(b32, 20);
+	/* The broken TX ring is not run: kicking it breaks nothing. */
+	{
+		uint64_t one = 1;
+
+		ck_assert_int_eq(write(dst.q[1].kick, &one, sizeof(one)),
+				 sizeof(one));
+	}
+	ck_assert_int_ge(vdpastate_sim_poll(dst.sim), 0);
+	ck_assert_int_eq(vdpastate_sim_get_stats(dst.sim, &st), 0);
+	ck_assert_uint_eq(st.queue_errors, 0);
+	ck_assert_uint_eq(st.tx_frames, 0);
+	ck_assert_msg(vdpastate_dev_send(dst.dev, c) == 0, "%s",
+		      vdpastate_last_error());
+	box_free(&dst);
+out:
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_blob_free(blob);
+	for (i = 0; i < NQ; i++)
+		shadow_free(&src, i);
+	box_free(&src);
 	free(ram);
 	free(ram2);
 }
@@ -443,6 +561,7 @@ Suite *devsvq_suite(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, switch_on_and_off);
 	tcase_add_test(tc, save_while_shadowed);
+	tcase_add_loop_test(tc, broken_queue, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

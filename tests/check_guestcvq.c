@@ -30,8 +30,9 @@
 #define G_SIZE (1u << 20)
 /* Guest memory layout (offsets from G_GPA). */
 #define G_DESC 0x0
-#define G_AVAIL 0x1000
-#define G_USED 0x2000
+#define G_AVAIL 0x4000 /* room for a 1024-entry ring */
+#define G_USED 0x5000
+#define G_NUM_MAX 1024
 #define G_CMD 0x10000 /* per head: command bytes */
 #define G_CMD_SLOT 0x4000
 #define G_ACK 0x80000 /* per head: ack and result */
@@ -43,6 +44,7 @@ struct guest {
 	struct vdpastate_mem *mem;
 	struct vds_vdrv drv;
 	uint64_t features;
+	uint16_t num;
 	int kick, call;
 };
 
@@ -53,7 +55,7 @@ struct side {
 	struct guest g;
 };
 
-static void guest_init(struct guest *g, uint64_t features)
+static void guest_init_num(struct guest *g, uint64_t features, uint16_t num)
 {
 	g->ram = aligned_alloc(4096, G_SIZE);
 	ck_assert_ptr_nonnull(g->ram);
@@ -61,13 +63,20 @@ static void guest_init(struct guest *g, uint64_t features)
 	g->mem = vdpastate_mem_new();
 	ck_assert_int_eq(vdpastate_mem_add(g->mem, G_GPA, G_SIZE, g->ram, 0), 0);
 	g->features = features;
-	ck_assert_int_eq(vds_vdrv_init(&g->drv, G_NUM, features, g->ram + G_DESC,
+	g->num = num;
+	ck_assert_uint_le(num, G_NUM_MAX);
+	ck_assert_int_eq(vds_vdrv_init(&g->drv, num, features, g->ram + G_DESC,
 				       g->ram + G_AVAIL, g->ram + G_USED),
 			 0);
 	g->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	g->call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ck_assert_int_ge(g->kick, 0);
 	ck_assert_int_ge(g->call, 0);
+}
+
+static void guest_init(struct guest *g, uint64_t features)
+{
+	guest_init_num(g, features, G_NUM);
 }
 
 static void guest_fini(struct guest *g)
@@ -87,7 +96,7 @@ static struct vdpastate_dev_guest_cvq guest_cfg(struct guest *g)
 		.desc = G_GPA + G_DESC,
 		.avail = G_GPA + G_AVAIL,
 		.used = G_GPA + G_USED,
-		.num = G_NUM,
+		.num = g->num,
 		.kick_fd = g->kick,
 		.call_fd = g->call,
 		.guest_features = g->features,
@@ -103,10 +112,11 @@ static int guest_post_raw(struct guest *g, const void *wire, size_t len,
 	unsigned int n = 0;
 	int head = g->drv.free_head;
 
-	memcpy(g->ram + G_CMD + (size_t)head * G_CMD_SLOT, wire, len);
+	/* Heads beyond G_NUM share command slots (same bytes, read only). */
+	memcpy(g->ram + G_CMD + (size_t)(head % G_NUM) * G_CMD_SLOT, wire, len);
 	memset(g->ram + G_ACK + (size_t)head * 16, 0xee, 16);
 	memset(seg, 0, sizeof(seg));
-	seg[n].xaddr = G_GPA + G_CMD + (uint64_t)head * G_CMD_SLOT;
+	seg[n].xaddr = G_GPA + G_CMD + (uint64_t)(head % G_NUM) * G_CMD_SLOT;
 	seg[n++].len = (uint32_t)len;
 	if (wlen) {
 		seg[n].xaddr = G_GPA + G_ACK + (uint64_t)head * 16;
@@ -358,24 +368,132 @@ START_TEST(random_sequences)
 END_TEST
 
 /* No answer: -ETIMEDOUT, the guest gets ERR, the state is unchanged. */
+/* Is the next used entry there (without taking it)? */
+static bool guest_has_used(struct guest *g)
+{
+	return vds_vdrv_more_used(&g->drv);
+}
+
+/*
+ * The device answers late: past cvq_timeout_ms once, then it recovers.
+ * The guest's command stays unanswered (never ERR for what the device
+ * may still apply, never sent twice), later calls wait for that answer,
+ * and the tracked state follows the device.  _i: 0 the next guest call
+ * collects the answer, 1 the VMM's own send does (the guest is answered
+ * at the next call), 2 a save does (the guest is answered before the
+ * vring position is saved).
+ */
 START_TEST(timeout)
 {
 	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 20);
 	struct vdpastate_netstate *before;
 	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_vlan_add(7);
+	struct vdpastate_cvq_cmd *c2 = vdpastate_cvq_cmd_vlan_add(9);
 	struct side s;
-	int h;
+	uint64_t cmds;
+	uint16_t la, ui;
+	int h, h2;
 
 	side_new(&s, &d);
 	before = vdpastate_netstate_copy(vdpastate_dev_netstate(s.dev));
+	cmds = sim_commands(&s);
 	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
 	h = guest_post(&s.g, c);
 	guest_kick(&s.g);
 	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
 	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "VLAN_ADD"));
-	ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	/* Not answered: the device may still apply it. */
+	ck_assert(!guest_has_used(&s.g));
 	ck_assert(vdpastate_netstate_equal(before, vdpastate_dev_netstate(s.dev)));
+	/* Still hanging: another call waits again and sends nothing new. */
+	h2 = guest_post(&s.g, c2);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "still not"));
+	ck_assert(!guest_has_used(&s.g));
+	ck_assert_int_eq(vdpastate_dev_guest_cvq_state(s.dev, &la, &ui), 0);
+	ck_assert_uint_eq(la, 0);
+	ck_assert_uint_eq(ui, 0);
+	/* The device recovers. */
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+	if (_i == 1) {
+		struct vdpastate_cvq_cmd *v = vdpastate_cvq_cmd_vlan_add(11);
+
+		ck_assert_int_eq(vdpastate_dev_send(s.dev, v), 0);
+		vdpastate_cvq_cmd_free(v);
+		ck_assert_int_eq(vdpastate_netstate_vlan(
+					 vdpastate_dev_netstate(s.dev), 11), 1);
+	} else if (_i == 2) {
+		struct vdpastate_blob *b = vdpastate_blob_new();
+
+		ck_assert_int_eq(vdpastate_dev_save(s.dev, b), 0);
+		ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_blob_netstate(b),
+							 7), 1);
+		/* Answered before the position was taken. */
+		ck_assert_int_eq(vdpastate_dev_guest_cvq_state(s.dev, &la, &ui), 0);
+		ck_assert_uint_eq(la, 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+		vdpastate_blob_free(b);
+		ck_assert_int_eq(vdpastate_transport_resume(s.t), 0);
+	}
+	if (_i != 2) {
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 2);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+	} else {
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	}
+	ck_assert_int_eq(guest_ack(&s.g, h2), NET_OK);
+	ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_dev_netstate(s.dev), 7),
+			 1);
+	ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_dev_netstate(s.dev), 9),
+			 1);
+	assert_dev_equals_sim(&s);
+	/* Each command reached the device once. */
+	ck_assert_uint_eq(sim_commands(&s) - cmds, _i == 1 ? 3 : 2);
 	vdpastate_netstate_free(before);
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_cvq_cmd_free(c2);
+	side_free(&s);
+}
+END_TEST
+
+/*
+ * A guest that keeps posting cannot keep one call looping: at most
+ * VDPASTATE_DEV_GUEST_CVQ_BUDGET commands per call, then the kick fd is
+ * signalled so the VMM calls again (CVE-2019-3900).
+ */
+START_TEST(budget)
+{
+	const unsigned int n = VDPASTATE_DEV_GUEST_CVQ_BUDGET + 44;
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_vlan_add(5);
+	struct vdpastate_dev_guest_cvq cfg;
+	struct side s;
+	uint64_t v = 0;
+	unsigned int i;
+	int heads[VDPASTATE_DEV_GUEST_CVQ_BUDGET + 44];
+
+	side_new(&s, NULL);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, NULL), 0);
+	guest_fini(&s.g);
+	guest_init_num(&s.g, test_features(&s), G_NUM_MAX);
+	cfg = guest_cfg(&s.g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &cfg), 0);
+	for (i = 0; i < n; i++)
+		heads[i] = guest_post(&s.g, c);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev),
+			 VDPASTATE_DEV_GUEST_CVQ_BUDGET);
+	/* The kick fd fires again for the rest. */
+	ck_assert_int_eq(read(s.g.kick, &v, sizeof(v)), sizeof(v));
+	ck_assert_uint_ge(v, 1);
+	ck_assert_int_eq(write(s.g.kick, &v, sizeof(v)), sizeof(v));
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 44);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(guest_ack(&s.g, heads[i]),
+				 NET_OK);
+	/* Nothing left: no self-kick. */
+	ck_assert_int_lt(read(s.g.kick, &v, sizeof(v)), 0);
+	assert_dev_equals_sim(&s);
 	vdpastate_cvq_cmd_free(c);
 	side_free(&s);
 }
@@ -610,7 +728,8 @@ Suite *guestcvq_suite(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, ok_err_and_refused);
 	tcase_add_test(tc, query_result);
-	tcase_add_test(tc, timeout);
+	tcase_add_loop_test(tc, timeout, 0, 3);
+	tcase_add_test(tc, budget);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);
 	tcase_add_loop_test(tc, position_migrates, 0, 2);
 	tcase_add_test(tc, random_sequences);

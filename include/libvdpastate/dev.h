@@ -42,7 +42,17 @@ struct vdpastate_dev_opts {
 	/* Commands in flight at once (0: as many as the control ring
 	 * holds, which is half its entries; 1: one at a time). */
 	uint16_t cvq_max_inflight;
+	uint32_t flags; /* VDPASTATE_DEV_F_* */
 };
+
+/*
+ * The VMM stops the device's data queues itself before it saves or
+ * switches (a device without SUSPEND that it has quiesced another way):
+ * vring bases may then be read from a device without SUSPEND.  Without
+ * this flag and without SUSPEND, only data queues that are all shadowed
+ * can be saved (their positions come from the SVQs).
+ */
+#define VDPASTATE_DEV_F_QUIESCED 1u
 
 /*
  * A handle on the device behind t (which stays the caller's: free it
@@ -145,14 +155,25 @@ vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
 			    const struct vdpastate_dev_guest_cvq *gc);
 
 /*
- * Handle every command waiting on the guest's control queue (the kick fd
- * is drained first).  Returns the number of commands answered (OK or
- * ERR), or: -ENOENT no guest control queue or the device is not started;
- * -VDPASTATE_EGUEST the guest broke its ring (the guest queue is then
- * disabled until set again); -ETIMEDOUT, -VDPASTATE_EDEVICE or a
- * transport error from the device (the command is answered
- * VIRTIO_NET_ERR, the tracked state is unchanged).
+ * Handle the commands waiting on the guest's control queue (the kick fd
+ * is drained first), at most VDPASTATE_DEV_GUEST_CVQ_BUDGET per call: a
+ * guest that keeps posting cannot keep one call looping.  When the
+ * budget ends a call with commands still waiting, the guest's kick fd is
+ * signalled so that the VMM's event loop calls again (with kick_fd -1,
+ * call again while the return equals the budget).  Returns the number
+ * of commands answered (OK or ERR), or: -ENOENT no guest control queue
+ * or the device is not started; -VDPASTATE_EGUEST the guest broke its
+ * ring (the guest queue is then disabled until set again);
+ * -VDPASTATE_EDEVICE or a transport error from the device (the command
+ * is answered VIRTIO_NET_ERR, the tracked state is unchanged);
+ * -ETIMEDOUT the device did not answer within cvq_timeout_ms: the
+ * command stays on the device and unanswered toward the guest, and a
+ * later call waits for the device's answer again (never sending the
+ * command twice); when it comes the guest gets it and, if OK, it is
+ * applied to the tracked state.  The guest only ever sees VIRTIO_NET_OK
+ * or VIRTIO_NET_ERR.
  */
+#define VDPASTATE_DEV_GUEST_CVQ_BUDGET 256
 VDPASTATE_API int vdpastate_dev_handle_guest_cvq(struct vdpastate_dev *dev);
 
 /* The guest control ring's position (next avail entry, next used entry). */
@@ -193,10 +214,20 @@ vdpastate_dev_netstate(const struct vdpastate_dev *dev);
 
 /*
  * Save into blob, which must be empty (vdpastate_blob_new()): suspend the
- * device where it offers suspend, read every data queue's vring base,
- * store the tracked state, the device features (part DEV_FEATURES) and
- * the queues (record VDPASTATE_DEV_REC_VRINGS).  The device stays
- * suspended.  On failure blob is untouched.
+ * device where it offers suspend, read every data queue's vring base (a
+ * shadowed queue's position from its SVQ), store the tracked state, the
+ * device features (part DEV_FEATURES) and the queues (record
+ * VDPASTATE_DEV_REC_VRINGS, a type of the library's range).  The device
+ * stays suspended.  A data queue whose SVQ the guest or the device broke
+ * does not fail the save: it is saved at the position where it stopped,
+ * marked broken (a warning names it), and a restore keeps it disabled
+ * while the other queues run.  On failure blob is untouched:
+ *   -VDPASTATE_EFEATURE  no SUSPEND, a data queue not shadowed and no
+ *                        VDPASTATE_DEV_F_QUIESCED (the message names the
+ *                        queue): nothing was stopped;
+ *   -ETIMEDOUT           a control command the device has still not
+ *                        answered (the tracked state is not known);
+ *   -EINVAL, -ENOENT, -ENOMEM, or what a transport call failed with.
  */
 #define VDPASTATE_DEV_REC_VRINGS 0xff00
 VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
@@ -241,7 +272,8 @@ enum vdpastate_dev_problem {
 	VDPASTATE_DEV_PROBLEM_RING_SIZE = 3,  /* a ring above the maximum */
 	VDPASTATE_DEV_PROBLEM_NO_CVQ = 4,     /* no control virtqueue */
 	VDPASTATE_DEV_PROBLEM_MTU = 5,        /* another MTU */
-	VDPASTATE_DEV_PROBLEM_LIMITS = 6      /* RSS limits below the state's */
+	VDPASTATE_DEV_PROBLEM_LIMITS = 6,     /* RSS limits below the state's */
+	VDPASTATE_DEV_PROBLEM_MAC = 7         /* the guest's MAC would change */
 };
 
 struct vdpastate_dev_report;

@@ -73,6 +73,20 @@ vdpastate_netstate_copy(const struct vdpastate_netstate *state);
 /* Same configuration and same state (NULL equals only NULL). */
 VDPASTATE_API bool vdpastate_netstate_equal(const struct vdpastate_netstate *a,
 					    const struct vdpastate_netstate *b);
+/*
+ * What a migration must keep, across hosts: the same negotiated features
+ * and the same state the driver set (the MAC in use, receive modes, MAC
+ * and VLAN filters, queue pairs, RSS and hash configuration, offloads,
+ * coalescing).  The devices' own configuration (config-space MAC, limits,
+ * MTU, status) may differ.  NULL when a and b have the same such state,
+ * else the name of the first part that differs ("features", "mac",
+ * "rx mode", "mac table", "vlan filter", "queue pairs", "rss", "hash
+ * config", "guest offloads", "coalescing", "per-virtqueue coalescing";
+ * "state" when only one of them is NULL).
+ */
+VDPASTATE_API const char *
+vdpastate_netstate_state_diff(const struct vdpastate_netstate *a,
+			      const struct vdpastate_netstate *b);
 
 /*
  * What the device does with a command it acknowledged.  The command is
@@ -188,9 +202,15 @@ struct vdpastate_blob;
 #define VDPASTATE_DEV_PART_VQ_NOTIFY_CFG 0x105
 #define VDPASTATE_NET_DEV_PART_CVQ_CFG_PART 0x200
 #define VDPASTATE_DEV_PART_F_OPTIONAL 0x01 /* flags bit 0 */
-/* Library record flags and the range callers may use. */
+/*
+ * Library record flags and the range callers may use: 0x8000..0xfeff.
+ * Below 0x8000 and from 0xff00 up the types are the library's (0xff00:
+ * the device handle's vring record, libvdpastate/dev.h); a blob that
+ * repeats a library record does not load.
+ */
 #define VDPASTATE_BLOB_REC_F_OPTIONAL 0x01
 #define VDPASTATE_BLOB_REC_USER_MIN 0x8000
+#define VDPASTATE_BLOB_REC_USER_MAX 0xfeff
 
 /* An empty blob (no netstate yet).  NULL with errno ENOMEM. */
 VDPASTATE_API struct vdpastate_blob *vdpastate_blob_new(void);
@@ -216,7 +236,7 @@ VDPASTATE_API int vdpastate_blob_part_get(const struct vdpastate_blob *blob,
 					  size_t i, uint16_t *part_type,
 					  uint8_t *flags, uint8_t selector[8],
 					  const void **value, uint32_t *len);
-/* Add a caller record: type >= VDPASTATE_BLOB_REC_USER_MIN. */
+/* Add a caller record: type VDPASTATE_BLOB_REC_USER_MIN..USER_MAX. */
 VDPASTATE_API int vdpastate_blob_add_record(struct vdpastate_blob *blob,
 					    uint16_t type, uint8_t flags,
 					    const void *value, uint32_t len);
