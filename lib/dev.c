@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,30 @@ void vds_dev_drv_drop(struct vdpastate_dev *dev)
 	dev->drv_live = false;
 }
 
+/*
+ * Ring memory the device may still reach (its unmap failed) is never
+ * freed or reused: it stays on this list for the life of the process.
+ */
+struct kept_ring {
+	void *mem;
+	struct kept_ring *next;
+};
+static struct kept_ring *kept_rings;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void quarantine(void *mem)
+{
+	struct kept_ring *k = malloc(sizeof(*k));
+
+	if (!k)
+		return; /* still never freed, only not listed */
+	k->mem = mem;
+	pthread_mutex_lock(&kept_lock);
+	k->next = kept_rings;
+	kept_rings = k;
+	pthread_mutex_unlock(&kept_lock);
+}
+
 /* The control ring's bookkeeping: per ring entry and per batch slot. */
 static void free_slots(struct vdpastate_dev *dev)
 {
@@ -246,6 +271,8 @@ VDPASTATE_API void vdpastate_dev_free(struct vdpastate_dev *dev)
 	free_slots(dev);
 	if (!dev->mapped)
 		free(dev->mem);
+	else
+		quarantine(dev->mem);
 	free(dev->vq);
 	vds_dev_guest_free(&dev->g);
 	vdpastate_netstate_free(dev->ns);
