@@ -479,7 +479,7 @@ void vds_dev_late_drop(struct vdpastate_dev *dev)
 {
 	unsigned int k;
 
-	for (k = 0; k < dev->late.n; k++)
+	for (k = 0; dev->late.cmds && k < dev->late.n; k++)
 		vdpastate_cvq_cmd_free(dev->late.cmds[k]);
 	free(dev->late.cmds);
 	dev->late.cmds = NULL;
@@ -571,8 +571,8 @@ int vds_dev_late_collect(struct vdpastate_dev *dev, const char *what)
 			dev->g.late_ready = true;
 		}
 	}
-	for (k = 0; k < dev->late.n; k++)
-		vdpastate_cvq_cmd_free(dev->late.cmds ? dev->late.cmds[k] : NULL);
+	for (k = 0; dev->late.cmds && k < dev->late.n; k++)
+		vdpastate_cvq_cmd_free(dev->late.cmds[k]);
 	free(dev->late.cmds);
 	dev->late.cmds = NULL;
 	dev->late.n = 0;

@@ -202,6 +202,7 @@ static int guest_one(struct vdpastate_dev *dev, const uint8_t *buf, size_t len,
 		/* The command is on the device: the guest waits for it. */
 		dev->late.guest = true;
 		dev->g.held = true;
+		dev->g.late_ready = false;
 		goto out;
 	}
 	if (err) {
