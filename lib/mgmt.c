@@ -190,6 +190,30 @@ static int parse_cb(const struct nlattr *a, void *data)
 }
 
 /*
+ * The attribute at pos if all of it lies before end, else NULL.  libmnl's
+ * own walk runs to the aligned end of the message, up to three bytes past
+ * nlmsg_len, so every walk here goes through this instead.
+ */
+static const struct nlattr *attr_at(const char *pos, const char *end)
+{
+	const struct nlattr *a = (const struct nlattr *)pos;
+
+	if (pos >= end || (size_t)(end - pos) < sizeof(*a) ||
+	    a->nla_len < sizeof(*a) || a->nla_len > (size_t)(end - pos))
+		return NULL;
+	return a;
+}
+
+/* Past a's padding, or end where the padding is missing. */
+static const char *attr_skip(const struct nlattr *a, const char *end)
+{
+	size_t step = MNL_ALIGN(a->nla_len);
+	const char *pos = (const char *)a;
+
+	return step < (size_t)(end - pos) ? pos + step : end;
+}
+
+/*
  * Walk the attributes after the genl header.  libmnl stops quietly at an
  * attribute that runs past the end; that is a broken reply, not an empty
  * tail, so it is checked first.
@@ -199,7 +223,7 @@ static int parse_attrs(const struct nlmsghdr *nlh, const char *what,
 {
 	size_t off = MNL_ALIGN(sizeof(struct genlmsghdr));
 	const struct nlattr *a;
-	const char *end;
+	const char *end, *pos;
 
 	memset(p->tb, 0, sizeof(p->tb));
 	p->bad = 0;
@@ -210,22 +234,14 @@ static int parse_attrs(const struct nlmsghdr *nlh, const char *what,
 				"its headers",
 				what, nlh->nlmsg_len);
 	end = (const char *)nlh + nlh->nlmsg_len;
-	a = (const struct nlattr *)((const char *)mnl_nlmsg_get_payload(nlh) +
-				    off);
-	while ((const char *)a < end) {
-		size_t left = (size_t)(end - (const char *)a);
-
-		if (left < sizeof(*a) || a->nla_len < sizeof(*a) ||
-		    a->nla_len > left)
-			return vds_fail(-EBADMSG,
-					"vdpa netlink: %s reply: attribute at "
-					"offset %zu is truncated",
-					what,
-					(size_t)((const char *)a -
-						 (const char *)nlh));
-		a = (const struct nlattr *)((const char *)a +
-					    MNL_ALIGN(a->nla_len));
-	}
+	pos = (const char *)mnl_nlmsg_get_payload(nlh) + off;
+	while ((a = attr_at(pos, end)))
+		pos = attr_skip(a, end);
+	if (pos < end)
+		return vds_fail(-EBADMSG,
+				"vdpa netlink: %s reply: attribute at offset "
+				"%zu is truncated",
+				what, (size_t)(pos - (const char *)nlh));
 	mnl_attr_parse(nlh, off, parse_cb, p);
 	return 0;
 }
@@ -406,16 +422,26 @@ int vds_mgmt_nlerr(const struct nlmsghdr *nlh, char *text, size_t len)
 		err = e->error;
 		off = sizeof(*e);
 		/* Without NETLINK_CAP_ACK the request comes back whole. */
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+			if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+				return vds_fail(-EBADMSG,
+						"vdpa netlink: error message: "
+						"echoed request of %u bytes, "
+						"shorter than its header",
+						e->msg.nlmsg_len);
 			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+		}
 	}
 	if (err > 0 || err < -4095)
 		return -EBADMSG;
 	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && len &&
 	    MNL_NLMSG_HDRLEN + MNL_ALIGN(off) < nlh->nlmsg_len) {
+		const char *end = (const char *)nlh + nlh->nlmsg_len;
+		const char *pos = (const char *)mnl_nlmsg_get_payload(nlh) +
+				  MNL_ALIGN(off);
 		const struct nlattr *a;
 
-		mnl_attr_for_each(a, nlh, MNL_ALIGN(off)) {
+		for (; (a = attr_at(pos, end)); pos = attr_skip(a, end)) {
 			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
 			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
 				snprintf(text, len, "%s", mnl_attr_get_str(a));

@@ -470,6 +470,68 @@ START_TEST(netlink_errors)
 END_TEST
 
 /*
+ * The extended-ack walk stops at nlmsg_len, not at the aligned end: a
+ * message that ends inside its last attribute has no text, and one copied
+ * into a buffer of exactly nlmsg_len bytes is never read past (ASan and
+ * valgrind see the exact-size copy).
+ */
+/* vds_mgmt_nlerr() on a copy of nlh in a buffer of exactly nlmsg_len. */
+static int nlerr_exact(const struct nlmsghdr *nlh, char *text, size_t len)
+{
+	struct nlmsghdr *copy = malloc(nlh->nlmsg_len);
+	int r;
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, nlh, nlh->nlmsg_len);
+	r = vds_mgmt_nlerr(copy, text, len);
+	free(copy);
+	return r;
+}
+
+START_TEST(netlink_error_exact_length)
+{
+	char text[64];
+	uint32_t cut;
+
+	for (cut = 1; cut <= 3; cut++) {
+		struct nlmsghdr *nlh = nl_error(-EPERM, true, "abcdefg");
+
+		/* The last 1..3 bytes of the text attribute are outside. */
+		nlh->nlmsg_len -= cut;
+		ck_assert_int_eq(vds_mgmt_nlerr(nlh, text, sizeof(text)),
+				 -EPERM);
+		ck_assert_msg(strcmp(text, "") == 0,
+			      "cut %u: text \"%s\" read past nlmsg_len", cut,
+			      text);
+		ck_assert_int_eq(nlerr_exact(nlh, text, sizeof(text)), -EPERM);
+		ck_assert_str_eq(text, "");
+		/* 1..3 stray bytes after a whole attribute: text kept. */
+		nlh = nl_error(-EPERM, true, "abcdefg");
+		nlh->nlmsg_len += cut;
+		ck_assert_int_eq(nlerr_exact(nlh, text, sizeof(text)), -EPERM);
+		ck_assert_str_eq(text, "abcdefg");
+	}
+	/* An echoed request that claims less than its own header. */
+	{
+		struct nlmsghdr *nlh = nl_error(-EPERM, false, "x");
+		struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		e->msg.nlmsg_len = 4;
+		ck_assert_int_eq(vds_mgmt_nlerr(nlh, text, sizeof(text)),
+				 -EBADMSG);
+		ERRMSG_HAS("echoed request");
+		/* And one that claims more than the message holds. */
+		nlh = nl_error(-EPERM, false, "x");
+		e = mnl_nlmsg_get_payload(nlh);
+		e->msg.nlmsg_len = 4096;
+		ck_assert_int_eq(vds_mgmt_nlerr(nlh, text, sizeof(text)),
+				 -EPERM);
+		ck_assert_str_eq(text, "");
+	}
+}
+END_TEST
+
+/*
  * This machine's kernel: without the vdpa family (the build machines),
  * open must fail with ENOENT and say why; with it, listing must work.
  */
@@ -524,6 +586,7 @@ Suite *mgmt_suite(void)
 	tcase_add_test(tc, mgmtdev_reply);
 	tcase_add_test(tc, family_reply);
 	tcase_add_test(tc, netlink_errors);
+	tcase_add_test(tc, netlink_error_exact_length);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");
