@@ -199,10 +199,14 @@ int vds_cvq_init_rss(struct vdpastate_cvq_cmd *c, uint32_t hash_types,
 	init(c, VDPASTATE_CVQ_MQ, VDPASTATE_CVQ_MQ_RSS_CONFIG);
 	if ((err = check_hash_types(n, hash_types)))
 		return err;
-	if (!is_pow2(table_len) || table_len > 65536)
+	if (!is_pow2(table_len))
 		return vds_fail(-EINVAL, "cvq: %s: indirection table length "
-				"%u is not a power of two in 1..65536", n,
-				table_len);
+				"%u is not a power of two", n, table_len);
+	/* rss_max_indirection_table_length is a le16: no device allows more. */
+	if (table_len > VDPASTATE_CVQ_RSS_TABLE_MAX)
+		return vds_fail(-EINVAL, "cvq: %s: indirection table length "
+				"%u above %u, the most any device can allow", n,
+				table_len, VDPASTATE_CVQ_RSS_TABLE_MAX);
 	if (!table || (key_len && !key))
 		return vds_fail(-EINVAL, "cvq: %s: NULL table or key", n);
 	if (unclassified & 0x8000)

@@ -388,6 +388,58 @@ START_TEST(builders_reject)
 }
 END_TEST
 
+/*
+ * rss_max_indirection_table_length is a le16, so no device can allow more
+ * than 32768 entries (the largest power of two in 16 bits): a 65536-entry
+ * table (indirection_table_mask 0xffff) is refused whatever the limits.
+ */
+START_TEST(rss_table_max_32768)
+{
+	const size_t fixed = 2 + 8 + 3; /* header, up to the table, trailer */
+	uint16_t *t = calloc(65536, sizeof(*t));
+	uint8_t *wire = calloc(1, fixed + 2 * 65536);
+	struct vdpastate_cvq_cmd *c, *out;
+	uint32_t tl;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(wire);
+	errno = 0;
+	ck_assert_ptr_null(vdpastate_cvq_cmd_mq_rss_config(1, t, 65536, 0, 1,
+							   NULL, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_msg(strstr(vdpastate_last_error(), "MQ_RSS_CONFIG: indirection "
+			     "table length 65536 above 32768"),
+		      "%s", vdpastate_last_error());
+	/* 32768 is the largest a device may allow: built and decoded. */
+	c = vdpastate_cvq_cmd_mq_rss_config(1, t, 32768, 0, 1, NULL, 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(vdpastate_cvq_cmd_encode(c, wire, fixed + 2 * 32768),
+			 (int)(fixed + 2 * 32768));
+	vdpastate_cvq_cmd_free(c);
+	out = NULL;
+	ck_assert_int_eq(vdpastate_cvq_decode(wire, fixed + 2 * 32768, ALLF, NULL,
+					      &out), 0);
+	ck_assert_int_eq(vdpastate_cvq_cmd_rss(out, NULL, &tl, NULL, NULL), 0);
+	ck_assert_uint_eq(tl, 32768);
+	vdpastate_cvq_cmd_free(out);
+	/* The same bytes with mask 0xffff: a spec violation, not a limit. */
+	memset(wire, 0, fixed + 2 * 65536);
+	wire[0] = VDPASTATE_CVQ_MQ;
+	wire[1] = VDPASTATE_CVQ_MQ_RSS_CONFIG;
+	wire[2] = 1;                 /* hash_types */
+	wire[6] = wire[7] = 0xff;    /* indirection_table_mask */
+	wire[2 + 8 + 2 * 65536] = 1; /* max_tx_vq */
+	out = NULL;
+	ck_assert_int_eq(vdpastate_cvq_decode(wire, fixed + 2 * 65536, ALLF, NULL,
+					      &out), -EINVAL);
+	ck_assert_msg(strstr(vdpastate_last_error(), "table length 65536 above "
+			     "32768"), "%s", vdpastate_last_error());
+	ck_assert_ptr_null(out);
+	free(t);
+	free(wire);
+}
+END_TEST
+
 START_TEST(getters)
 {
 	struct vdpastate_cvq_cmd *c;
@@ -550,6 +602,7 @@ Suite *cvq_suite(void)
 
 	tc = tcase_create("api");
 	tcase_add_test(tc, builders_reject);
+	tcase_add_test(tc, rss_table_max_32768);
 	tcase_add_test(tc, getters);
 	tcase_add_test(tc, cmdlist_null);
 	suite_add_tcase(s, tc);
