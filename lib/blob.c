@@ -238,6 +238,12 @@ VDPASTATE_API int vdpastate_blob_add_part(struct vdpastate_blob *blob,
 	if (flags & ~VDPASTATE_DEV_PART_F_OPTIONAL)
 		return vds_fail(-EINVAL, "blob: add_part: flags 0x%x undefined",
 				flags);
+	/* The spec: "The VIRTIO_DEV_PART_DEV_FEATURES part is optional". */
+	if (part_type == VDPASTATE_DEV_PART_DEV_FEATURES &&
+	    !(flags & VDPASTATE_DEV_PART_F_OPTIONAL))
+		return vds_fail(-EINVAL, "blob: add_part: DEV_FEATURES (0x100) must "
+				"carry VDPASTATE_DEV_PART_F_OPTIONAL: the spec "
+				"defines that part as optional");
 	if (len > 0x10000000)
 		return vds_fail(-EINVAL, "blob: add_part: %u bytes is too large",
 				len);

@@ -224,7 +224,9 @@ vdpastate_blob_netstate(const struct vdpastate_blob *blob);
 /*
  * Add a common device part: part_type 0x100, 0x102..0x105, selector the 8
  * selector bytes as the spec lays them out (NULL: zero), flags
- * VDPASTATE_DEV_PART_F_OPTIONAL or 0.  Parts are saved in the spec's
+ * VDPASTATE_DEV_PART_F_OPTIONAL or 0; DEV_FEATURES, which the spec
+ * defines as optional, must carry VDPASTATE_DEV_PART_F_OPTIONAL (else
+ * -EINVAL, the blob unchanged).  Parts are saved in the spec's
  * order (by type, then in the order added).
  */
 VDPASTATE_API int vdpastate_blob_add_part(struct vdpastate_blob *blob,
