@@ -333,6 +333,34 @@ START_TEST(query_result)
 }
 END_TEST
 
+/*
+ * NOTF_COAL_VQ_GET of a queue that is not enabled (pair 2 of 4 while one
+ * pair is on): ERR per spec, answered by the handle without asking the
+ * device, and no result bytes are written.
+ */
+START_TEST(vq_get_not_enabled)
+{
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_notf_coal_vq_get(2);
+	struct side s;
+	uint8_t wire[16];
+	uint64_t cmds;
+	int h, w;
+
+	side_new(&s, NULL);
+	w = vdpastate_cvq_cmd_encode(c, wire, sizeof(wire));
+	ck_assert_int_gt(w, 0);
+	cmds = sim_commands(&s);
+	h = guest_post_raw(&s.g, wire, (size_t)w, 9);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	ck_assert_int_eq(s.g.ram[G_ACK + (size_t)h * 16 + 1], 0xee);
+	ck_assert_uint_eq(sim_commands(&s), cmds);
+	vdpastate_cvq_cmd_free(c);
+	side_free(&s);
+}
+END_TEST
+
 /* Random sequences: the tracked state equals the device's after each. */
 START_TEST(random_sequences)
 {
@@ -728,6 +756,7 @@ Suite *guestcvq_suite(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, ok_err_and_refused);
 	tcase_add_test(tc, query_result);
+	tcase_add_test(tc, vq_get_not_enabled);
 	tcase_add_loop_test(tc, timeout, 0, 3);
 	tcase_add_test(tc, budget);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);

@@ -348,6 +348,49 @@ START_TEST(apply_rejects_leave_state)
 }
 END_TEST
 
+/*
+ * NOTF_COAL_VQ_GET of a virtqueue that is not enabled: the spec has the
+ * device answer ERR, so the model refuses it.  Enabled: within the pairs
+ * VQ_PAIRS_SET turned on, or, with RSS, the queues RSS_CONFIG uses.
+ */
+START_TEST(vq_get_needs_enabled_queue)
+{
+	struct vdpastate_netstate *s = reset_state(VDS_TEST_FEATURES, 4);
+	struct vdpastate_netstate *before = vdpastate_netstate_copy(s);
+	struct vdpastate_cvq_cmd *c;
+	uint16_t t[2] = { 0, 2 };
+
+#define GET(vq, want)                                                   \
+	do {                                                            \
+		c = vdpastate_cvq_cmd_notf_coal_vq_get(vq);             \
+		ck_assert_int_eq(vdpastate_netstate_apply(s, c), want); \
+		vdpastate_cvq_cmd_free(c);                              \
+	} while (0)
+	GET(0, 0);
+	GET(1, 0);
+	GET(2, -EINVAL);
+	ck_assert_msg(strstr(vdpastate_last_error(), "NOTF_COAL_VQ_GET: vq_index 2 "
+			     "is not an enabled data virtqueue (1 queue pairs "
+			     "in use)"), "%s", vdpastate_last_error());
+	GET(7, -EINVAL);
+	ck_assert(vdpastate_netstate_equal(s, before));
+	c = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	ck_assert_int_eq(vdpastate_netstate_apply(s, c), 0);
+	vdpastate_cvq_cmd_free(c);
+	GET(3, 0);
+	GET(4, -EINVAL);
+	/* RSS: receive queue 2 is in the table, so pairs 0..2 are on. */
+	c = vdpastate_cvq_cmd_mq_rss_config(1, t, 2, 0, 1, NULL, 0);
+	ck_assert_int_eq(vdpastate_netstate_apply(s, c), 0);
+	vdpastate_cvq_cmd_free(c);
+	GET(5, 0);
+	GET(6, -EINVAL);
+#undef GET
+	vdpastate_netstate_free(s);
+	vdpastate_netstate_free(before);
+}
+END_TEST
+
 START_TEST(apply_semantics)
 {
 	struct vdpastate_netstate *s = reset_state(VDS_TEST_FEATURES, 4);
@@ -566,6 +609,7 @@ Suite *netstate_suite(void)
 	tcase_add_test(tc, config_rejects);
 	tcase_add_test(tc, apply_rejects_leave_state);
 	tcase_add_test(tc, apply_semantics);
+	tcase_add_test(tc, vq_get_needs_enabled_queue);
 	tcase_add_test(tc, incompatible);
 	suite_add_tcase(s, tc);
 
