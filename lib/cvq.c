@@ -782,7 +782,6 @@ static int parse_hash(const uint8_t *p, size_t len,
 		      struct vdpastate_cvq_cmd *c)
 {
 	const char *n = "MQ_HASH_CONFIG";
-	unsigned int i;
 	int err;
 
 	if (len < 13)
@@ -790,11 +789,11 @@ static int parse_hash(const uint8_t *p, size_t len,
 				"shorter than the 13 before the key", n, len);
 	if ((err = need_len(n, "hash_key_length", len, 13 + (size_t)p[12])))
 		return err;
-	for (i = 0; i < 4; i++)
-		if (vds_get_le16(p + 4 + 2 * i))
-			return vds_fail(-EINVAL, "cvq: %s: reserved[%u] is 0x%x, "
-					"must be zero", n, i,
-					vds_get_le16(p + 4 + 2 * i));
+	/*
+	 * reserved[4] (p + 4..11) is ignored, not kept: Linux sends its
+	 * virtio_net_ctrl_rss there (max_tx_vq = the queue pairs in use) and
+	 * QEMU ignores it.  The command encodes it as zero.
+	 */
 	return vds_cvq_init_hash(c, vds_get_le32(p), p + 13, p[12]);
 }
 

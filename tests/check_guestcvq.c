@@ -170,12 +170,13 @@ static uint64_t test_features(struct side *s)
 			  RB(INDIRECT_DESC));
 }
 
-static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
+/* A handle on a simulated device made with o, started, with a guest. */
+static void side_new_sim(struct side *s, const struct vdpastate_dev_opts *d,
+			 const struct vdpastate_sim_opts *o)
 {
-	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
 	struct vdpastate_dev_guest_cvq c;
 
-	s->t = vdpastate_sim_new(&o);
+	s->t = vdpastate_sim_new(o);
 	ck_assert_ptr_nonnull(s->t);
 	s->sim = vdpastate_sim_from_transport(s->t);
 	s->dev = vdpastate_dev_open(s->t, d);
@@ -184,6 +185,13 @@ static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
 	guest_init(&s->g, test_features(s));
 	c = guest_cfg(&s->g);
 	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s->dev, &c), 0);
+}
+
+static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+
+	side_new_sim(s, d, &o);
 }
 
 static void side_free(struct side *s)
@@ -357,6 +365,91 @@ START_TEST(vq_get_not_enabled)
 	ck_assert_int_eq(s.g.ram[G_ACK + (size_t)h * 16 + 1], 0xee);
 	ck_assert_uint_eq(sim_commands(&s), cmds);
 	vdpastate_cvq_cmd_free(c);
+	side_free(&s);
+}
+END_TEST
+
+/* Post wire bytes with a one-byte ack, run the handle, return the ack. */
+static uint8_t guest_send_raw(struct side *s, const uint8_t *wire, size_t len)
+{
+	int h = guest_post_raw(&s->g, wire, len, 1);
+
+	guest_kick(&s->g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s->dev), 1);
+	return guest_ack(&s->g, h);
+}
+
+/*
+ * Linux 6.12 on a device with HASH_REPORT but not RSS, 4 queue pairs and
+ * 4 vCPUs: virtnet_probe() sends the default hash configuration
+ * (virtnet_init_default_rss(), virtnet_commit_rss_command()) with
+ * max_tx_vq = curr_queue_pairs in what the spec calls reserved[3], then
+ * _virtnet_set_queues() sends MQ_VQ_PAIRS_SET 4.  Both are OK; a restore
+ * sends the hash configuration with reserved[] zero, as a device that
+ * insists on the spec's zeroes wants.
+ */
+START_TEST(linux_hash_config)
+{
+	static const uint8_t hash_config[2 + 13 + 40] = {
+		0x04, 0x02,             /* MQ, MQ_HASH_CONFIG */
+		0x3f, 0x00, 0x00, 0x00, /* all nine types but the _EX ones */
+		0x00, 0x00,             /* indirection_table_mask */
+		0x00, 0x00,             /* unclassified_queue */
+		0x00, 0x00,             /* hash_cfg_reserved */
+		0x04, 0x00,             /* max_tx_vq: curr_queue_pairs */
+		40,                     /* hash_key_length */
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+		0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+		0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+		0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+	};
+	static const uint8_t pairs4[4] = { 0x04, 0x00, 0x04, 0x00 };
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS,
+		       .device_features = (VDS_TEST_FEATURES & ~FB(RSS)) |
+					  RB(VERSION_1) | RB(ACCESS_PLATFORM) |
+					  RB(EVENT_IDX));
+	const struct vdpastate_netstate *ns;
+	struct vdpastate_cvq_cmdlist *l;
+	const uint8_t *key;
+	uint8_t kl, wire[64];
+	uint32_t types;
+	size_t i, hashes = 0;
+	struct side s;
+
+	side_new_sim(&s, NULL, &o);
+	ns = vdpastate_dev_netstate(s.dev);
+	ck_assert(vdpastate_netstate_features(ns) & FB(HASH_REPORT));
+	ck_assert(!(vdpastate_netstate_features(ns) & FB(RSS)));
+	ck_assert_int_eq(guest_send_raw(&s, hash_config, sizeof(hash_config)),
+			 NET_OK);
+	ck_assert_int_eq(guest_send_raw(&s, pairs4, sizeof(pairs4)), NET_OK);
+	ns = vdpastate_dev_netstate(s.dev);
+	ck_assert_int_eq(vdpastate_netstate_hash_config(ns, &types, &key, &kl), 0);
+	ck_assert_uint_eq(types, 0x3f);
+	ck_assert_uint_eq(kl, 40);
+	ck_assert_mem_eq(key, hash_config + 15, 40);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(ns), 4);
+	assert_dev_equals_sim(&s);
+	/* The commands a restore sends: HASH_CONFIG with zero reserved[]. */
+	ck_assert_int_eq(vdpastate_netstate_to_cmds(ns,
+						    vdpastate_netstate_features(ns),
+						    &l), 0);
+	for (i = 0; i < vdpastate_cvq_cmdlist_count(l); i++) {
+		const struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmdlist_get(l, i);
+		static const uint8_t zero[8];
+
+		if (vdpastate_cvq_cmd_class(c) != VDPASTATE_CVQ_MQ ||
+		    vdpastate_cvq_cmd_command(c) != VDPASTATE_CVQ_MQ_HASH_CONFIG)
+			continue;
+		hashes++;
+		ck_assert_int_eq(vdpastate_cvq_cmd_encode(c, wire, sizeof(wire)),
+				 (int)sizeof(hash_config));
+		ck_assert_mem_eq(wire, hash_config, 6);
+		ck_assert_mem_eq(wire + 6, zero, 8);
+		ck_assert_mem_eq(wire + 14, hash_config + 14, 41);
+	}
+	ck_assert_uint_eq(hashes, 1);
+	vdpastate_cvq_cmdlist_free(l);
 	side_free(&s);
 }
 END_TEST
@@ -757,6 +850,7 @@ Suite *guestcvq_suite(void)
 	tcase_add_test(tc, ok_err_and_refused);
 	tcase_add_test(tc, query_result);
 	tcase_add_test(tc, vq_get_not_enabled);
+	tcase_add_test(tc, linux_hash_config);
 	tcase_add_loop_test(tc, timeout, 0, 3);
 	tcase_add_test(tc, budget);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);

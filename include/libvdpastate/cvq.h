@@ -236,11 +236,14 @@ VDPASTATE_API int vdpastate_cvq_cmd_encode(const struct vdpastate_cvq_cmd *cmd,
  *                       feature that was not negotiated (CTRL_VQ first);
  *   -EINVAL             a value the spec forbids (an RX value other than 0
  *                       or 1, VLAN id > 4095, pairs 0, non-power-of-two
- *                       table, reserved bits or fields not zero, unicast
+ *                       table, a queue id's reserved bit 15 set, unicast
  *                       table holding a multicast address, ...);
  *   -ERANGE             a value beyond the device limits (pairs, table
  *                       length, key size, queue ids, unsupported hash types);
  *   -ENOMEM.
+ * Reserved fields other than queue ids' bit 15 are ignored and encoded as
+ * zero: those the spec has the device ignore, and MQ_HASH_CONFIG's
+ * reserved[4], where Linux sends its queue pairs in use.
  */
 VDPASTATE_API int vdpastate_cvq_decode(const void *buf, size_t len,
 				       uint64_t features,
