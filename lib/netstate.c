@@ -363,16 +363,19 @@ static int ovr_reserve(struct vdpastate_netstate *s)
  * one of the queue pairs MQ turned on (VQ_PAIRS_SET's virtqueue_pairs, or
  * the queues RSS_CONFIG uses).  Transport-level enabling is not tracked.
  */
-static int check_enabled(const struct vdpastate_netstate *s,
-			 const struct vdpastate_cvq_cmd *c)
+static bool vq_enabled(const struct vdpastate_netstate *s, uint16_t vq)
 {
-	uint16_t act = active_pairs(s);
+	return (uint32_t)vq < 2u * active_pairs(s);
+}
 
-	if ((uint32_t)c->u16 < 2u * act)
+int vds_netstate_vq_enabled(const struct vdpastate_netstate *s,
+			    const struct vdpastate_cvq_cmd *c)
+{
+	if (vq_enabled(s, c->u16))
 		return 0;
 	return vds_fail(-EINVAL, "netstate: %s: vq_index %u is not an enabled "
 			"data virtqueue (%u queue pairs in use)",
-			vds_cvq_name(c->cls, c->cmd), c->u16, act);
+			vds_cvq_name(c->cls, c->cmd), c->u16, active_pairs(s));
 }
 
 static int apply_vq_coal(struct vdpastate_netstate *s,
@@ -382,7 +385,15 @@ static int apply_vq_coal(struct vdpastate_netstate *s,
 	uint32_t i;
 	int err;
 
-	if ((err = check_enabled(s, c)) || (err = ovr_reserve(s)))
+	/*
+	 * A data queue of the device that is not enabled: taken, as Linux's
+	 * ethtool -G needs (it sets every queue below max_virtqueue_pairs),
+	 * but not recorded: enabled later the queue has its class value
+	 * (spec), and a restore must not send a VQ_SET a device may refuse.
+	 */
+	if (!vq_enabled(s, c->u16))
+		return 0;
+	if ((err = ovr_reserve(s)))
 		return err;
 	cls = class_coal(s, c->u16);
 	for (i = 0; i < s->n_ovr && s->ovr[i].vq < c->u16; i++)
@@ -537,7 +548,7 @@ VDPASTATE_API int vdpastate_netstate_apply(struct vdpastate_netstate *state,
 		case VDPASTATE_CVQ_NOTF_COAL_VQ_SET:
 			return apply_vq_coal(s, c);
 		default: /* VQ_GET: a query, of an enabled virtqueue only */
-			return check_enabled(s, c);
+			return vds_netstate_vq_enabled(s, c);
 		}
 	default:
 		return 0; /* STATS: queries */

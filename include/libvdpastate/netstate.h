@@ -91,10 +91,12 @@ vdpastate_netstate_state_diff(const struct vdpastate_netstate *a,
 /*
  * What the device does with a command it acknowledged.  The command is
  * checked against the state's features and limits as vdpastate_cvq_decode()
- * does, and against the state (NOTF_COAL_VQ_SET or NOTF_COAL_VQ_GET of a
- * queue that is not enabled, i.e. not below 2 * active pairs: -EINVAL, as
- * the spec has the device answer ERR).  Queries change nothing.  On error
- * the state is unchanged.
+ * does, and against the state: NOTF_COAL_VQ_GET of a queue that is not
+ * enabled (not below 2 * active pairs) is -EINVAL, as the spec has the
+ * device answer ERR; NOTF_COAL_VQ_SET of such a queue (below
+ * max_virtqueue_pairs) succeeds and records nothing, as Linux's ethtool -G
+ * needs (vdpastate_netstate_apply(3), NOTES).  Queries change nothing.  On
+ * error the state is unchanged.
  */
 VDPASTATE_API int vdpastate_netstate_apply(struct vdpastate_netstate *state,
 					   const struct vdpastate_cvq_cmd *cmd);
