@@ -238,6 +238,12 @@ VDPASTATE_API int vdpastate_blob_add_part(struct vdpastate_blob *blob,
 	if (flags & ~VDPASTATE_DEV_PART_F_OPTIONAL)
 		return vds_fail(-EINVAL, "blob: add_part: flags 0x%x undefined",
 				flags);
+	/* The spec: "The VIRTIO_DEV_PART_DEV_FEATURES part is optional". */
+	if (part_type == VDPASTATE_DEV_PART_DEV_FEATURES &&
+	    !(flags & VDPASTATE_DEV_PART_F_OPTIONAL))
+		return vds_fail(-EINVAL, "blob: add_part: DEV_FEATURES (0x100) must "
+				"carry VDPASTATE_DEV_PART_F_OPTIONAL: the spec "
+				"defines that part as optional");
 	if (len > 0x10000000)
 		return vds_fail(-EINVAL, "blob: add_part: %u bytes is too large",
 				len);
@@ -881,10 +887,14 @@ static int replay(struct loader *ld, uint8_t cls, uint8_t cmd,
 	memset(&c, 0, sizeof(c));
 	/* Structure only here; apply checks features and limits. */
 	err = vds_cvq_parse(cls, cmd, v, len, ld->features, NULL, &c);
-	if (!err) {
+	/* apply takes a VQ_SET of a disabled queue and drops it; the saver
+	 * never writes one, so a blob that has one lost something. */
+	if (!err && cls == VDPASTATE_CVQ_NOTF_COAL &&
+	    cmd == VDPASTATE_CVQ_NOTF_COAL_VQ_SET)
+		err = vds_netstate_vq_enabled(ld->nb.ns, &c);
+	if (!err)
 		err = vdpastate_netstate_apply(ld->nb.ns, &c);
-		vds_cvq_cmd_release(&c);
-	}
+	vds_cvq_cmd_release(&c);
 	if (err == -ENOMEM)
 		return err;
 	if (err) {

@@ -199,10 +199,14 @@ int vds_cvq_init_rss(struct vdpastate_cvq_cmd *c, uint32_t hash_types,
 	init(c, VDPASTATE_CVQ_MQ, VDPASTATE_CVQ_MQ_RSS_CONFIG);
 	if ((err = check_hash_types(n, hash_types)))
 		return err;
-	if (!is_pow2(table_len) || table_len > 65536)
+	if (!is_pow2(table_len))
 		return vds_fail(-EINVAL, "cvq: %s: indirection table length "
-				"%u is not a power of two in 1..65536", n,
-				table_len);
+				"%u is not a power of two", n, table_len);
+	/* rss_max_indirection_table_length is a le16: no device allows more. */
+	if (table_len > VDPASTATE_CVQ_RSS_TABLE_MAX)
+		return vds_fail(-EINVAL, "cvq: %s: indirection table length "
+				"%u above %u, the most any device can allow", n,
+				table_len, VDPASTATE_CVQ_RSS_TABLE_MAX);
 	if (!table || (key_len && !key))
 		return vds_fail(-EINVAL, "cvq: %s: NULL table or key", n);
 	if (unclassified & 0x8000)
@@ -778,7 +782,6 @@ static int parse_hash(const uint8_t *p, size_t len,
 		      struct vdpastate_cvq_cmd *c)
 {
 	const char *n = "MQ_HASH_CONFIG";
-	unsigned int i;
 	int err;
 
 	if (len < 13)
@@ -786,11 +789,11 @@ static int parse_hash(const uint8_t *p, size_t len,
 				"shorter than the 13 before the key", n, len);
 	if ((err = need_len(n, "hash_key_length", len, 13 + (size_t)p[12])))
 		return err;
-	for (i = 0; i < 4; i++)
-		if (vds_get_le16(p + 4 + 2 * i))
-			return vds_fail(-EINVAL, "cvq: %s: reserved[%u] is 0x%x, "
-					"must be zero", n, i,
-					vds_get_le16(p + 4 + 2 * i));
+	/*
+	 * reserved[4] (p + 4..11) is ignored, not kept: Linux sends its
+	 * virtio_net_ctrl_rss there (max_tx_vq = the queue pairs in use) and
+	 * QEMU ignores it.  The command encodes it as zero.
+	 */
 	return vds_cvq_init_hash(c, vds_get_le32(p), p + 13, p[12]);
 }
 

@@ -82,4 +82,11 @@ int vds_blob_add_lib_record(struct vdpastate_blob *blob, uint16_t type,
 			    uint8_t flags, const void *value, uint32_t len);
 bool vds_blob_has_netstate(const struct vdpastate_blob *blob);
 
+/* lib/netstate.c: 0 if the NOTF_COAL_VQ_SET/VQ_GET c names a virtqueue
+ * enabled in s (below 2 * active pairs), else -EINVAL with a message. */
+struct vdpastate_netstate;
+struct vdpastate_cvq_cmd;
+int vds_netstate_vq_enabled(const struct vdpastate_netstate *s,
+			    const struct vdpastate_cvq_cmd *c);
+
 #endif /* VDS_INTERNAL_H */

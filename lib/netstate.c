@@ -358,18 +358,41 @@ static int ovr_reserve(struct vdpastate_netstate *s)
 	return 0;
 }
 
+/*
+ * The spec's "enabled transmit or receive virtqueue" of VQ_SET and VQ_GET:
+ * one of the queue pairs MQ turned on (VQ_PAIRS_SET's virtqueue_pairs, or
+ * the queues RSS_CONFIG uses).  Transport-level enabling is not tracked.
+ */
+static bool vq_enabled(const struct vdpastate_netstate *s, uint16_t vq)
+{
+	return (uint32_t)vq < 2u * active_pairs(s);
+}
+
+int vds_netstate_vq_enabled(const struct vdpastate_netstate *s,
+			    const struct vdpastate_cvq_cmd *c)
+{
+	if (vq_enabled(s, c->u16))
+		return 0;
+	return vds_fail(-EINVAL, "netstate: %s: vq_index %u is not an enabled "
+			"data virtqueue (%u queue pairs in use)",
+			vds_cvq_name(c->cls, c->cmd), c->u16, active_pairs(s));
+}
+
 static int apply_vq_coal(struct vdpastate_netstate *s,
 			 const struct vdpastate_cvq_cmd *c)
 {
 	struct coal v = { c->max_packets, c->max_usecs }, cls;
-	uint16_t act = active_pairs(s);
 	uint32_t i;
 	int err;
 
-	if ((uint32_t)c->u16 >= 2u * act)
-		return vds_fail(-EINVAL, "netstate: NOTF_COAL_VQ_SET: vq_index %u "
-				"is not an enabled data virtqueue (%u queue pairs "
-				"in use)", c->u16, act);
+	/*
+	 * A data queue of the device that is not enabled: taken, as Linux's
+	 * ethtool -G needs (it sets every queue below max_virtqueue_pairs),
+	 * but not recorded: enabled later the queue has its class value
+	 * (spec), and a restore must not send a VQ_SET a device may refuse.
+	 */
+	if (!vq_enabled(s, c->u16))
+		return 0;
 	if ((err = ovr_reserve(s)))
 		return err;
 	cls = class_coal(s, c->u16);
@@ -524,8 +547,8 @@ VDPASTATE_API int vdpastate_netstate_apply(struct vdpastate_netstate *state,
 			return 0;
 		case VDPASTATE_CVQ_NOTF_COAL_VQ_SET:
 			return apply_vq_coal(s, c);
-		default:
-			return 0; /* VQ_GET: a query */
+		default: /* VQ_GET: a query, of an enabled virtqueue only */
+			return vds_netstate_vq_enabled(s, c);
 		}
 	default:
 		return 0; /* STATS: queries */

@@ -580,6 +580,11 @@ static size_t cvq_exec(struct vdpastate_sim *s, const uint8_t *buf, size_t len,
 	case VDPASTATE_CVQ_NOTF_COAL << 8 | VDPASTATE_CVQ_NOTF_COAL_VQ_GET: {
 		uint32_t pk, us;
 
+		/* ERR for a queue that is not enabled (spec); the model knows. */
+		if (vdpastate_netstate_apply(s->ns, cmd)) {
+			vds_log(VDPASTATE_LOG_INFO, "sim: %s", vdpastate_last_error());
+			break;
+		}
 		if (vdpastate_netstate_coal_vq(s->ns,
 					       (uint16_t)vdpastate_cvq_cmd_coal_vq(cmd),
 					       &pk, &us))

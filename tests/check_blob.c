@@ -1080,6 +1080,36 @@ START_TEST(api_errors)
 }
 END_TEST
 
+/*
+ * The spec ("VIRTIO_DEV_PART_DEV_FEATURES"): that part is optional, with
+ * VIRTIO_DEV_PART_F_OPTIONAL set.  Without the flag it is refused, and
+ * the blob stays as it was.
+ */
+START_TEST(dev_features_needs_optional)
+{
+	struct vdpastate_blob *b = rich_blob(7);
+	uint8_t dev[8] = { 0x20 }, *before, *after;
+	size_t n1, n2, parts = vdpastate_blob_part_count(b);
+
+	before = save(b, &n1);
+	ck_assert_int_eq(vdpastate_blob_add_part(b, VDPASTATE_DEV_PART_DEV_FEATURES,
+						 0, NULL, dev, 8), -EINVAL);
+	ck_assert_msg(strstr(vdpastate_last_error(), "DEV_FEATURES (0x100) must "
+			     "carry VDPASTATE_DEV_PART_F_OPTIONAL"),
+		      "%s", vdpastate_last_error());
+	ck_assert_uint_eq(vdpastate_blob_part_count(b), parts);
+	after = save(b, &n2);
+	ck_assert_uint_eq(n1, n2);
+	ck_assert_mem_eq(before, after, n1);
+	/* The flag is what the other common parts may leave off. */
+	ck_assert_int_eq(vdpastate_blob_add_part(b, VDPASTATE_DEV_PART_VQ_NOTIFY_CFG,
+						 0, NULL, dev, 8), 0);
+	free(before);
+	free(after);
+	vdpastate_blob_free(b);
+}
+END_TEST
+
 Suite *blob_suite(void)
 {
 	Suite *s = suite_create("blob");
@@ -1094,6 +1124,7 @@ Suite *blob_suite(void)
 	tcase_add_test(tc, unknown_content);
 	tcase_add_test(tc, inconsistent_content);
 	tcase_add_test(tc, api_errors);
+	tcase_add_test(tc, dev_features_needs_optional);
 	tcase_add_test(tc, one_vlan_part);
 	tcase_add_test(tc, duplicate_selector);
 	tcase_add_test(tc, selector_outside_spec);

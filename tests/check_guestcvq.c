@@ -170,12 +170,13 @@ static uint64_t test_features(struct side *s)
 			  RB(INDIRECT_DESC));
 }
 
-static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
+/* A handle on a simulated device made with o, started, with a guest. */
+static void side_new_sim(struct side *s, const struct vdpastate_dev_opts *d,
+			 const struct vdpastate_sim_opts *o)
 {
-	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
 	struct vdpastate_dev_guest_cvq c;
 
-	s->t = vdpastate_sim_new(&o);
+	s->t = vdpastate_sim_new(o);
 	ck_assert_ptr_nonnull(s->t);
 	s->sim = vdpastate_sim_from_transport(s->t);
 	s->dev = vdpastate_dev_open(s->t, d);
@@ -184,6 +185,13 @@ static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
 	guest_init(&s->g, test_features(s));
 	c = guest_cfg(&s->g);
 	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s->dev, &c), 0);
+}
+
+static void side_new(struct side *s, const struct vdpastate_dev_opts *d)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+
+	side_new_sim(s, d, &o);
 }
 
 static void side_free(struct side *s)
@@ -329,6 +337,205 @@ START_TEST(query_result)
 	vds_vdrv_free(&s.g.drv, id);
 	vdpastate_cvq_cmd_free(c);
 	vdpastate_cvq_cmd_free(set);
+	side_free(&s);
+}
+END_TEST
+
+/*
+ * NOTF_COAL_VQ_GET of a queue that is not enabled (pair 2 of 4 while one
+ * pair is on): ERR per spec, answered by the handle without asking the
+ * device, and no result bytes are written.
+ */
+START_TEST(vq_get_not_enabled)
+{
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_notf_coal_vq_get(2);
+	struct side s;
+	uint8_t wire[16];
+	uint64_t cmds;
+	int h, w;
+
+	side_new(&s, NULL);
+	w = vdpastate_cvq_cmd_encode(c, wire, sizeof(wire));
+	ck_assert_int_gt(w, 0);
+	cmds = sim_commands(&s);
+	h = guest_post_raw(&s.g, wire, (size_t)w, 9);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_ERR);
+	ck_assert_int_eq(s.g.ram[G_ACK + (size_t)h * 16 + 1], 0xee);
+	ck_assert_uint_eq(sim_commands(&s), cmds);
+	vdpastate_cvq_cmd_free(c);
+	side_free(&s);
+}
+END_TEST
+
+/* Post wire bytes with a one-byte ack, run the handle, return the ack. */
+static uint8_t guest_send_raw(struct side *s, const uint8_t *wire, size_t len)
+{
+	int h = guest_post_raw(&s->g, wire, len, 1);
+
+	guest_kick(&s->g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s->dev), 1);
+	return guest_ack(&s->g, h);
+}
+
+/*
+ * How many commands of {cls, cmd} the commands a restore of ns sends hold
+ * (vdpastate_netstate_to_cmds() with its features); the last into *found.
+ * The list goes to *l_out, for the caller to free.
+ */
+static size_t restore_finds(const struct vdpastate_netstate *ns, uint8_t cls,
+			    uint8_t cmd, struct vdpastate_cvq_cmdlist **l_out,
+			    const struct vdpastate_cvq_cmd **found)
+{
+	size_t i, n = 0;
+
+	ck_assert_int_eq(vdpastate_netstate_to_cmds(ns,
+						    vdpastate_netstate_features(ns),
+						    l_out), 0);
+	for (i = 0; i < vdpastate_cvq_cmdlist_count(*l_out); i++) {
+		const struct vdpastate_cvq_cmd *c =
+			vdpastate_cvq_cmdlist_get(*l_out, i);
+
+		if (vdpastate_cvq_cmd_class(c) == cls &&
+		    vdpastate_cvq_cmd_command(c) == cmd) {
+			*found = c;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Linux 6.12 on a device with HASH_REPORT but not RSS, 4 queue pairs and
+ * 4 vCPUs: virtnet_probe() sends the default hash configuration
+ * (virtnet_init_default_rss(), virtnet_commit_rss_command()) with
+ * max_tx_vq = curr_queue_pairs in what the spec calls reserved[3], then
+ * _virtnet_set_queues() sends MQ_VQ_PAIRS_SET 4.  Both are OK; a restore
+ * sends the hash configuration with reserved[] zero, as a device that
+ * insists on the spec's zeroes wants.
+ */
+START_TEST(linux_hash_config)
+{
+	static const uint8_t hash_config[2 + 13 + 40] = {
+		0x04, 0x02,             /* MQ, MQ_HASH_CONFIG */
+		0x3f, 0x00, 0x00, 0x00, /* all nine types but the _EX ones */
+		0x00, 0x00,             /* indirection_table_mask */
+		0x00, 0x00,             /* unclassified_queue */
+		0x00, 0x00,             /* hash_cfg_reserved */
+		0x04, 0x00,             /* max_tx_vq: curr_queue_pairs */
+		40,                     /* hash_key_length */
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+		0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+		0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+		0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+	};
+	static const uint8_t pairs4[4] = { 0x04, 0x00, 0x04, 0x00 };
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS,
+		       .device_features = (VDS_TEST_FEATURES & ~FB(RSS)) |
+					  RB(VERSION_1) | RB(ACCESS_PLATFORM) |
+					  RB(EVENT_IDX));
+	static const uint8_t zero[8];
+	const struct vdpastate_netstate *ns;
+	const struct vdpastate_cvq_cmd *c = NULL;
+	struct vdpastate_cvq_cmdlist *l;
+	const uint8_t *key;
+	uint8_t kl, wire[64];
+	uint32_t types;
+	struct side s;
+
+	side_new_sim(&s, NULL, &o);
+	ns = vdpastate_dev_netstate(s.dev);
+	ck_assert(vdpastate_netstate_features(ns) & FB(HASH_REPORT));
+	ck_assert(!(vdpastate_netstate_features(ns) & FB(RSS)));
+	ck_assert_int_eq(guest_send_raw(&s, hash_config, sizeof(hash_config)),
+			 NET_OK);
+	ck_assert_int_eq(guest_send_raw(&s, pairs4, sizeof(pairs4)), NET_OK);
+	ns = vdpastate_dev_netstate(s.dev);
+	ck_assert_int_eq(vdpastate_netstate_hash_config(ns, &types, &key, &kl), 0);
+	ck_assert_uint_eq(types, 0x3f);
+	ck_assert_uint_eq(kl, 40);
+	ck_assert_mem_eq(key, hash_config + 15, 40);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(ns), 4);
+	assert_dev_equals_sim(&s);
+	/* The commands a restore sends: HASH_CONFIG with zero reserved[]. */
+	ck_assert_uint_eq(restore_finds(ns, VDPASTATE_CVQ_MQ,
+					VDPASTATE_CVQ_MQ_HASH_CONFIG, &l, &c), 1);
+	ck_assert_int_eq(vdpastate_cvq_cmd_encode(c, wire, sizeof(wire)),
+			 (int)sizeof(hash_config));
+	ck_assert_mem_eq(wire, hash_config, 6);
+	ck_assert_mem_eq(wire + 6, zero, 8);
+	ck_assert_mem_eq(wire + 14, hash_config + 14, 41);
+	vdpastate_cvq_cmdlist_free(l);
+	side_free(&s);
+}
+END_TEST
+
+/* The bytes of NOTF_COAL_VQ_SET as Linux's virtnet_send_ctrl_coal_vq_cmd()
+ * writes them: le16 vqn, le16 reserved (zeroed), le32 max_packets, le32
+ * max_usecs. */
+static void linux_coal_vq(uint8_t b[14], uint16_t vqn, uint32_t max_usecs,
+			  uint32_t max_packets)
+{
+	memset(b, 0, 14);
+	b[0] = 0x06; /* VIRTIO_NET_CTRL_NOTF_COAL */
+	b[1] = 0x02; /* VIRTIO_NET_CTRL_NOTF_COAL_VQ_SET */
+	b[2] = (uint8_t)vqn;
+	b[3] = (uint8_t)(vqn >> 8);
+	b[6] = (uint8_t)max_packets;
+	b[7] = (uint8_t)(max_packets >> 8);
+	b[10] = (uint8_t)max_usecs;
+	b[11] = (uint8_t)(max_usecs >> 8);
+}
+
+/*
+ * Linux 6.12, 4 queue pairs of which 2 are in use: "ethtool -C eth0
+ * tx-frames 32 tx-usecs 64 rx-frames 16 rx-usecs 50" sends TX_SET and RX_SET
+ * (virtnet_send_tx_notf_coal_cmds(), virtnet_send_rx_notf_coal_cmds()),
+ * then "ethtool -G" resizes every queue below max_queue_pairs and, per
+ * pair i, sends VQ_SET for txq2vq(i) then rxq2vq(i) with the class values
+ * (virtnet_set_ringparam(), virtnet_send_{tx,rx}_ctrl_coal_vq_cmd()),
+ * pairs 2 and 3 included.  Every one must be OK, or the resize fails; the
+ * state keeps only the class values, and a restore sends no VQ_SET.
+ */
+START_TEST(linux_ethtool_ring_resize)
+{
+	static const uint8_t pairs2[4] = { 0x04, 0x00, 0x02, 0x00 };
+	static const uint8_t tx_set[10] = { 0x06, 0x00, 0x20, 0, 0, 0,
+					    0x40, 0, 0, 0 };
+	static const uint8_t rx_set[10] = { 0x06, 0x01, 0x10, 0, 0, 0,
+					    0x32, 0, 0, 0 };
+	const struct vdpastate_netstate *ns;
+	const struct vdpastate_cvq_cmd *c = NULL;
+	struct vdpastate_cvq_cmdlist *l;
+	uint32_t pk, us;
+	uint8_t b[14];
+	uint16_t i;
+	struct side s;
+
+	side_new(&s, NULL);
+	ck_assert_int_eq(guest_send_raw(&s, pairs2, sizeof(pairs2)), NET_OK);
+	ck_assert_int_eq(guest_send_raw(&s, tx_set, sizeof(tx_set)), NET_OK);
+	ck_assert_int_eq(guest_send_raw(&s, rx_set, sizeof(rx_set)), NET_OK);
+	for (i = 0; i < PAIRS; i++) {
+		linux_coal_vq(b, (uint16_t)(2 * i + 1), 64, 32);
+		ck_assert_msg(guest_send_raw(&s, b, sizeof(b)) == NET_OK,
+			      "VQ_SET of transmitq %u refused", i);
+		linux_coal_vq(b, (uint16_t)(2 * i), 50, 16);
+		ck_assert_msg(guest_send_raw(&s, b, sizeof(b)) == NET_OK,
+			      "VQ_SET of receiveq %u refused", i);
+	}
+	ns = vdpastate_dev_netstate(s.dev);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(ns), 2);
+	for (i = 0; i < 2 * PAIRS; i++) {
+		ck_assert_int_eq(vdpastate_netstate_coal_vq(ns, i, &pk, &us), 0);
+		ck_assert_uint_eq(pk, i & 1 ? 32 : 16);
+		ck_assert_uint_eq(us, i & 1 ? 64 : 50);
+	}
+	assert_dev_equals_sim(&s);
+	ck_assert_uint_eq(restore_finds(ns, VDPASTATE_CVQ_NOTF_COAL,
+					VDPASTATE_CVQ_NOTF_COAL_VQ_SET, &l, &c), 0);
+	vdpastate_cvq_cmdlist_free(l);
 	side_free(&s);
 }
 END_TEST
@@ -728,6 +935,9 @@ Suite *guestcvq_suite(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, ok_err_and_refused);
 	tcase_add_test(tc, query_result);
+	tcase_add_test(tc, vq_get_not_enabled);
+	tcase_add_test(tc, linux_hash_config);
+	tcase_add_test(tc, linux_ethtool_ring_resize);
 	tcase_add_loop_test(tc, timeout, 0, 3);
 	tcase_add_test(tc, budget);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);

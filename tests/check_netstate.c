@@ -137,9 +137,11 @@ struct vdpastate_cvq_cmd *vds_test_rand_cmd(struct vds_rand *r,
 							  vds_rand(r) % 3);
 	case 13:
 	case 14:
+		/* Now and then a queue not in use, as Linux's ethtool -G. */
+		i = vds_rand(r) % 4 ? act : mp;
+		i = vds_rand(r) % (2u * i);
 		return vdpastate_cvq_cmd_notf_coal_vq_set(
-			(uint16_t)(vds_rand(r) % (2u * act)), vds_rand(r) % 3,
-			vds_rand(r) % 3);
+			(uint16_t)i, vds_rand(r) % 3, vds_rand(r) % 3);
 	default:
 		return vds_rand(r) & 1 ? vdpastate_cvq_cmd_notf_coal_vq_get(0)
 				       : vdpastate_cvq_cmd_stats_query();
@@ -325,10 +327,10 @@ START_TEST(apply_rejects_leave_state)
 	ck_assert_int_eq(vdpastate_netstate_apply(s, c), -VDPASTATE_EFEATURE);
 	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "CTRL_VLAN"));
 	vdpastate_cvq_cmd_free(c);
-	c = vdpastate_cvq_cmd_notf_coal_vq_set(2, 1, 1); /* pairs is 1 */
-	ck_assert_int_eq(vdpastate_netstate_apply(s, c), -EINVAL);
+	c = vdpastate_cvq_cmd_notf_coal_vq_set(4, 1, 1); /* max pairs is 2 */
+	ck_assert_int_eq(vdpastate_netstate_apply(s, c), -ERANGE);
 	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(),
-				     "vq_index 2 is not an enabled data virtqueue"));
+				     "vq_index 4 is not a data virtqueue"));
 	vdpastate_cvq_cmd_free(c);
 	c = vdpastate_cvq_cmd_mq_rss_config(1, t, 2, 0, 1, NULL, 0);
 	ck_assert_int_eq(vdpastate_netstate_apply(s, c), -ERANGE);
@@ -345,6 +347,101 @@ START_TEST(apply_rejects_leave_state)
 	ck_assert_int_eq(vdpastate_netstate_apply(NULL, NULL), -EINVAL);
 	vdpastate_netstate_free(s);
 	vdpastate_netstate_free(before);
+}
+END_TEST
+
+/*
+ * NOTF_COAL_VQ_GET of a virtqueue that is not enabled: the spec has the
+ * device answer ERR, so the model refuses it.  Enabled: within the pairs
+ * VQ_PAIRS_SET turned on, or, with RSS, the queues RSS_CONFIG uses.
+ */
+START_TEST(vq_get_needs_enabled_queue)
+{
+	struct vdpastate_netstate *s = reset_state(VDS_TEST_FEATURES, 4);
+	struct vdpastate_netstate *before = vdpastate_netstate_copy(s);
+	struct vdpastate_cvq_cmd *c;
+	uint16_t t[2] = { 0, 2 };
+
+#define GET(vq, want)                                                   \
+	do {                                                            \
+		c = vdpastate_cvq_cmd_notf_coal_vq_get(vq);             \
+		ck_assert_int_eq(vdpastate_netstate_apply(s, c), want); \
+		vdpastate_cvq_cmd_free(c);                              \
+	} while (0)
+	GET(0, 0);
+	GET(1, 0);
+	GET(2, -EINVAL);
+	ck_assert_msg(strstr(vdpastate_last_error(), "NOTF_COAL_VQ_GET: vq_index 2 "
+			     "is not an enabled data virtqueue (1 queue pairs "
+			     "in use)"), "%s", vdpastate_last_error());
+	GET(7, -EINVAL);
+	ck_assert(vdpastate_netstate_equal(s, before));
+	c = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	ck_assert_int_eq(vdpastate_netstate_apply(s, c), 0);
+	vdpastate_cvq_cmd_free(c);
+	GET(3, 0);
+	GET(4, -EINVAL);
+	/* RSS: receive queue 2 is in the table, so pairs 0..2 are on. */
+	c = vdpastate_cvq_cmd_mq_rss_config(1, t, 2, 0, 1, NULL, 0);
+	ck_assert_int_eq(vdpastate_netstate_apply(s, c), 0);
+	vdpastate_cvq_cmd_free(c);
+	GET(5, 0);
+	GET(6, -EINVAL);
+#undef GET
+	vdpastate_netstate_free(s);
+	vdpastate_netstate_free(before);
+}
+END_TEST
+
+/*
+ * NOTF_COAL_VQ_SET of a virtqueue below max_virtqueue_pairs but beyond
+ * the pairs in use (Linux's ethtool -G sends one for every queue): taken,
+ * and nothing recorded, since a queue enabled later starts with the class
+ * value (spec) and a restore must not send VQ_SET to a disabled queue.
+ */
+START_TEST(vq_set_disabled_queue_records_nothing)
+{
+	struct vdpastate_netstate *s = reset_state(VDS_TEST_FEATURES, 4);
+	struct vdpastate_netstate *before;
+	struct vdpastate_cvq_cmdlist *l;
+	struct vdpastate_cvq_cmd *c;
+	uint32_t pk, us;
+	size_t i;
+
+#define DO(expr)                                                       \
+	do {                                                            \
+		c = (expr);                                             \
+		ck_assert_int_eq(vdpastate_netstate_apply(s, c), 0);    \
+		vdpastate_cvq_cmd_free(c);                              \
+	} while (0)
+	DO(vdpastate_cvq_cmd_mq_vq_pairs_set(2));
+	DO(vdpastate_cvq_cmd_notf_coal_rx_set(16, 50));
+	before = vdpastate_netstate_copy(s);
+	c = vdpastate_cvq_cmd_notf_coal_vq_set(6, 9, 9);
+	ck_assert_msg(vdpastate_netstate_apply(s, c) == 0, "%s",
+		      vdpastate_last_error());
+	vdpastate_cvq_cmd_free(c);
+	ck_assert(vdpastate_netstate_equal(s, before));
+	ck_assert_int_eq(vdpastate_netstate_to_cmds(s, VDS_TEST_FEATURES, &l), 0);
+	for (i = 0; i < vdpastate_cvq_cmdlist_count(l); i++) {
+		c = (struct vdpastate_cvq_cmd *)vdpastate_cvq_cmdlist_get(l, i);
+		ck_assert(vdpastate_cvq_cmd_class(c) != VDPASTATE_CVQ_NOTF_COAL ||
+			  vdpastate_cvq_cmd_command(c) !=
+				  VDPASTATE_CVQ_NOTF_COAL_VQ_SET);
+	}
+	vdpastate_cvq_cmdlist_free(l);
+	/* Enabled later, the queue has the class value. */
+	DO(vdpastate_cvq_cmd_mq_vq_pairs_set(4));
+	ck_assert_int_eq(vdpastate_netstate_coal_vq(s, 6, &pk, &us), 0);
+	ck_assert_uint_eq(pk, 16);
+	ck_assert_uint_eq(us, 50);
+	/* An enabled queue's own value is kept, as before. */
+	DO(vdpastate_cvq_cmd_notf_coal_vq_set(6, 9, 9));
+	ck_assert_int_eq(vdpastate_netstate_coal_vq(s, 6, &pk, &us), 0);
+	ck_assert_uint_eq(pk * 100 + us, 909);
+#undef DO
+	vdpastate_netstate_free(before);
+	vdpastate_netstate_free(s);
 }
 END_TEST
 
@@ -566,6 +663,8 @@ Suite *netstate_suite(void)
 	tcase_add_test(tc, config_rejects);
 	tcase_add_test(tc, apply_rejects_leave_state);
 	tcase_add_test(tc, apply_semantics);
+	tcase_add_test(tc, vq_get_needs_enabled_queue);
+	tcase_add_test(tc, vq_set_disabled_queue_records_nothing);
 	tcase_add_test(tc, incompatible);
 	suite_add_tcase(s, tc);
 

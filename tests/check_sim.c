@@ -753,6 +753,36 @@ START_TEST(cvq_queries)
 }
 END_TEST
 
+/*
+ * The spec: "The device MUST respond to VIRTIO_NET_CTRL_NOTF_COAL_VQ_SET
+ * and VIRTIO_NET_CTRL_NOTF_COAL_VQ_GET commands with VIRTIO_NET_ERR if
+ * the designated virtqueue is not an enabled transmit or receive
+ * virtqueue."  Enabled: within the queue pairs MQ has turned on.
+ */
+START_TEST(cvq_vq_get_not_enabled)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = 2,
+		       .device_features = VDS_TEST_FEATURES | RB(VERSION_1));
+	uint8_t res[8];
+	struct vdpastate_cvq_cmd *c;
+	struct h *h = h_new_opts(&o, ~0ULL);
+
+	/* After reset one pair is on: vq 0 and 1 answer, 2 and 3 do not. */
+	c = vdpastate_cvq_cmd_notf_coal_vq_get(1);
+	ck_assert_int_eq(cvq_post(h, c, true, res, 8), 0);
+	vdpastate_cvq_cmd_free(c);
+	c = vdpastate_cvq_cmd_notf_coal_vq_get(2);
+	memset(res, 0xaa, sizeof(res));
+	ck_assert_int_eq(cvq_post(h, c, true, res, 8), 1);
+	vdpastate_cvq_cmd_free(c);
+	ck_assert_int_eq(cvq(h, vdpastate_cvq_cmd_mq_vq_pairs_set(2)), 0);
+	c = vdpastate_cvq_cmd_notf_coal_vq_get(3);
+	ck_assert_int_eq(cvq_post(h, c, true, res, 8), 0);
+	vdpastate_cvq_cmd_free(c);
+	h_free(h);
+}
+END_TEST
+
 /* Bytes the decoder refuses are answered ERR and change nothing. */
 START_TEST(cvq_bad_command)
 {
@@ -1256,6 +1286,7 @@ Suite *sim_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, cvq_matches_netstate_apply);
 	tcase_add_test(tc, cvq_queries);
+	tcase_add_test(tc, cvq_vq_get_not_enabled);
 	tcase_add_test(tc, cvq_bad_command);
 	suite_add_tcase(s, tc);
 

@@ -152,7 +152,8 @@ struct vdpastate_cvq_limits {
  * Builders.  Each returns a new command (free with vdpastate_cvq_cmd_free())
  * or NULL with errno set: EINVAL for a value the spec forbids whatever the
  * device (VLAN id above 4095, 0 or more than 0x8000 queue pairs, an
- * indirection table whose length is not a power of two, a receive queue
+ * indirection table whose length is not a power of two or is above
+ * VDPASTATE_CVQ_RSS_TABLE_MAX, a receive queue
  * id with its reserved bit 15 set, a hash type or offload bit the spec does
  * not define, a NULL array with a non-zero count); ENOMEM.  Arrays are copied.
  */
@@ -175,7 +176,8 @@ VDPASTATE_API struct vdpastate_cvq_cmd *
 vdpastate_cvq_cmd_mq_vq_pairs_set(uint16_t pairs);
 /*
  * table: table_len receive-queue ids (vq index / 2), table_len a power of
- * two from 1 to 32768; unclassified: receive-queue id; max_tx_vq: transmit
+ * two from 1 to 32768 (rss_max_indirection_table_length is 16 bits, so no
+ * device takes 65536); unclassified: receive-queue id; max_tx_vq: transmit
  * queues the driver uses; key: key_len bytes.
  */
 VDPASTATE_API struct vdpastate_cvq_cmd *
@@ -234,11 +236,14 @@ VDPASTATE_API int vdpastate_cvq_cmd_encode(const struct vdpastate_cvq_cmd *cmd,
  *                       feature that was not negotiated (CTRL_VQ first);
  *   -EINVAL             a value the spec forbids (an RX value other than 0
  *                       or 1, VLAN id > 4095, pairs 0, non-power-of-two
- *                       table, reserved bits or fields not zero, unicast
+ *                       table, a queue id's reserved bit 15 set, unicast
  *                       table holding a multicast address, ...);
  *   -ERANGE             a value beyond the device limits (pairs, table
  *                       length, key size, queue ids, unsupported hash types);
  *   -ENOMEM.
+ * Reserved fields other than queue ids' bit 15 are ignored and encoded as
+ * zero: those the spec has the device ignore, and MQ_HASH_CONFIG's
+ * reserved[4], where Linux sends its queue pairs in use.
  */
 VDPASTATE_API int vdpastate_cvq_decode(const void *buf, size_t len,
 				       uint64_t features,

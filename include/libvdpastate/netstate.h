@@ -91,9 +91,12 @@ vdpastate_netstate_state_diff(const struct vdpastate_netstate *a,
 /*
  * What the device does with a command it acknowledged.  The command is
  * checked against the state's features and limits as vdpastate_cvq_decode()
- * does, and against the state (NOTF_COAL_VQ_SET of a queue that is not
- * enabled: -EINVAL).  Queries change nothing.  On error the state is
- * unchanged.
+ * does, and against the state: NOTF_COAL_VQ_GET of a queue that is not
+ * enabled (not below 2 * active pairs) is -EINVAL, as the spec has the
+ * device answer ERR; NOTF_COAL_VQ_SET of such a queue (below
+ * max_virtqueue_pairs) succeeds and records nothing, as Linux's ethtool -G
+ * needs (vdpastate_netstate_apply(3), NOTES).  Queries change nothing.  On
+ * error the state is unchanged.
  */
 VDPASTATE_API int vdpastate_netstate_apply(struct vdpastate_netstate *state,
 					   const struct vdpastate_cvq_cmd *cmd);
@@ -224,7 +227,9 @@ vdpastate_blob_netstate(const struct vdpastate_blob *blob);
 /*
  * Add a common device part: part_type 0x100, 0x102..0x105, selector the 8
  * selector bytes as the spec lays them out (NULL: zero), flags
- * VDPASTATE_DEV_PART_F_OPTIONAL or 0.  Parts are saved in the spec's
+ * VDPASTATE_DEV_PART_F_OPTIONAL or 0; DEV_FEATURES, which the spec
+ * defines as optional, must carry VDPASTATE_DEV_PART_F_OPTIONAL (else
+ * -EINVAL, the blob unchanged).  Parts are saved in the spec's
  * order (by type, then in the order added).
  */
 VDPASTATE_API int vdpastate_blob_add_part(struct vdpastate_blob *blob,
