@@ -6,7 +6,8 @@
  * switch, receive buffers the guest posted before a switch are not lost,
  * the dirty log records what the device wrote while shadowed, and a save
  * taken while shadowed carries the guest rings' positions to a
- * destination that runs them directly.
+ * destination that runs them directly, and to a switch on the source
+ * after it; a broken queue stays broken across switches and saves.
  */
 #include "config.h"
 
@@ -314,6 +315,24 @@ static void shadowed_source(struct box *b, uint8_t *ram, uint8_t *ram2,
 	traffic(b, frames);
 }
 
+/* Direct: 8 receive buffers posted, 40 frames; then every queue shadowed
+ * by a switch, so the SVQs start at guest ring position 40. */
+static void switched_source(struct box *b, uint8_t *ram)
+{
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new(b, ram);
+	guest_rings(b, true);
+	ck_assert_int_eq(vdpastate_dev_start(b->dev, b->features), 0);
+	post_rx(b, 8);
+	traffic(b, 40);
+	for (i = 0; i < NQ; i++)
+		shadow_on(b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b->dev), 0);
+}
+
 START_TEST(switch_on_and_off)
 {
 	uint8_t *ram = aligned_alloc(4096, GSIZE);
@@ -321,19 +340,8 @@ START_TEST(switch_on_and_off)
 	struct box b;
 	unsigned int i;
 
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, GSIZE);
-	box_new(&b, ram);
-	guest_rings(&b, true);
-	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
-	/* Direct: 8 receive buffers posted, 40 frames through. */
-	post_rx(&b, 8);
-	traffic(&b, 40);
-
 	/* On: the 8 posted receive buffers stay usable, nothing is lost. */
-	for (i = 0; i < NQ; i++)
-		shadow_on(&b, i);
-	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
+	switched_source(&b, ram);
 	ck_assert_int_eq(vdpastate_svq_error(b.q[0].svq), 0);
 	b.rx_heads = 0;
 	traffic(&b, 40);
@@ -414,6 +422,45 @@ START_TEST(save_while_shadowed)
 }
 END_TEST
 
+/*
+ * A migration abandoned after a save, the SVQs (started at a position
+ * other than 0 by a switch) then restarted by a switch: each guest ring
+ * continues where its SVQ stopped, not at the shadow ring's base.
+ */
+START_TEST(switch_after_save)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct box b;
+	unsigned int i;
+
+	switched_source(&b, ram);
+	traffic(&b, 10);
+	ck_assert_msg(vdpastate_dev_save(b.dev, blob) == 0, "%s",
+		      vdpastate_last_error());
+	/* Abandoned: the SVQs run again through a switch. */
+	ck_assert_msg(vdpastate_dev_switch(b.dev) == 0, "%s",
+		      vdpastate_last_error());
+	for (i = 0; i < NQ; i++) {
+		uint16_t la, ui;
+
+		ck_assert_int_eq(vdpastate_svq_get_state(b.q[i].svq, &la, &ui), 0);
+		ck_assert_uint_eq(ui, 50);
+	}
+	traffic(&b, 10);
+	ck_assert_uint_eq(b.got, 60);
+	vdpastate_blob_free(blob);
+	for (i = 0; i < NQ; i++)
+		shadow_off(&b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
+	for (i = 0; i < NQ; i++)
+		shadow_free(&b, i);
+	traffic(&b, 5);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
 /* The vring record entry of queue idx in a saved blob: base and flags. */
 static void vring_rec(const struct vdpastate_blob *blob, uint16_t idx,
 		      uint16_t *base, uint16_t *flags)
@@ -482,6 +529,12 @@ START_TEST(broken_queue)
 		ck_assert(status & VDPASTATE_STATUS_DRIVER_OK);
 		ck_assert_msg(vdpastate_dev_send(src.dev, c) == 0, "%s",
 			      vdpastate_last_error());
+		/* Still broken, still where it stopped, for the next save. */
+		ck_assert_msg(vdpastate_dev_save(src.dev, blob) == 0, "%s",
+			      vdpastate_last_error());
+		vring_rec(blob, 1, &base, &flags);
+		ck_assert_uint_eq(base, 20);
+		ck_assert_uint_eq(flags, 1 | 4);
 		goto out;
 	}
 	ck_assert_msg(vdpastate_dev_save(src.dev, blob) == 0, "%s",
@@ -562,6 +615,7 @@ Suite *devsvq_suite(void)
 	tcase_add_test(tc, switch_on_and_off);
 	tcase_add_test(tc, save_while_shadowed);
 	tcase_add_loop_test(tc, broken_queue, 0, 2);
+	tcase_add_test(tc, switch_after_save);
 	suite_add_tcase(s, tc);
 	return s;
 }
