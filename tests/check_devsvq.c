@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -494,6 +495,15 @@ static void vring_rec(const struct vdpastate_blob *blob, uint16_t idx,
 	ck_abort_msg("no vring record for queue %u", idx);
 }
 
+static char warned[512];
+
+static void keep_warning(enum vdpastate_log_level l, const char *m, void *u)
+{
+	(void)u;
+	if (l == VDPASTATE_LOG_WARN && strstr(m, "broken"))
+		snprintf(warned, sizeof(warned), "%s", m);
+}
+
 /*
  * A guest breaks its shadowed TX ring.  _i 0: save goes on, the broken
  * queue saved where it stopped and marked broken, and the destination
@@ -522,9 +532,15 @@ START_TEST(broken_queue)
 				 sizeof(one));
 	}
 	ck_assert_int_lt(vdpastate_svq_poll(src.q[1].svq), 0);
+	/* The warning names the queue. */
+	warned[0] = 0;
+	vdpastate_set_log(keep_warning, NULL, VDPASTATE_LOG_WARN);
 	if (_i == 1) {
 		ck_assert_msg(vdpastate_dev_switch(src.dev) == 0, "%s",
 			      vdpastate_last_error());
+		vdpastate_set_log(NULL, NULL, VDPASTATE_LOG_ERROR);
+		ck_assert_msg(strstr(warned, "switch: data queue 1 is broken"), "%s",
+			      warned);
 		ck_assert_int_eq(vdpastate_transport_get_status(src.t, &status), 0);
 		ck_assert(status & VDPASTATE_STATUS_DRIVER_OK);
 		ck_assert_msg(vdpastate_dev_send(src.dev, c) == 0, "%s",
@@ -539,6 +555,9 @@ START_TEST(broken_queue)
 	}
 	ck_assert_msg(vdpastate_dev_save(src.dev, blob) == 0, "%s",
 		      vdpastate_last_error());
+	vdpastate_set_log(NULL, NULL, VDPASTATE_LOG_ERROR);
+	ck_assert_msg(strstr(warned, "save: data queue 1 is broken") &&
+		      strstr(warned, "position 20"), "%s", warned);
 	vring_rec(blob, 1, &base, &flags);
 	ck_assert_uint_eq(base, 20); /* where the guest's TX ring stopped */
 	ck_assert_uint_eq(flags, 1 | 4);
