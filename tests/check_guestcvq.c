@@ -458,6 +458,78 @@ START_TEST(timeout)
 END_TEST
 
 /*
+ * The VMM sets the guest ring again while a guest command is late on the
+ * device.  _i 0: the same ring at the same position (a new memory table):
+ * the command is still the guest's, never sent twice, answered when the
+ * device answers.  _i 1: the ring removed, then a fresh one set (the
+ * guest reset its control queue): the old answer reaches no guest, and
+ * the next command that is late waits for its own answer.
+ */
+START_TEST(set_again_while_late)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 20);
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_rx_promisc(true);
+	struct vdpastate_cvq_cmd *c2 = vdpastate_cvq_cmd_vlan_add(9);
+	struct vdpastate_dev_guest_cvq cfg;
+	struct side s;
+	uint64_t cmds;
+	int h;
+
+	side_new(&s, &d);
+	cmds = sim_commands(&s);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+	h = guest_post(&s.g, c);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+	if (_i == 0) {
+		cfg = guest_cfg(&s.g);
+		ck_assert_int_eq(vdpastate_dev_guest_cvq_state(s.dev,
+							       &cfg.last_avail_idx,
+							       &cfg.used_idx),
+				 0);
+		ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &cfg), 0);
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+		ck_assert_uint_eq(sim_commands(&s) - cmds, 1);
+	} else {
+		struct vdpastate_cvq_cmd *v = vdpastate_cvq_cmd_vlan_add(11);
+
+		ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, NULL), 0);
+		guest_fini(&s.g);
+		guest_init(&s.g, test_features(&s));
+		cfg = guest_cfg(&s.g);
+		ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &cfg), 0);
+		/* The VMM's send collects the old answer. */
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+		ck_assert_int_eq(vdpastate_dev_send(s.dev, v), 0);
+		vdpastate_cvq_cmd_free(v);
+		ck_assert(!guest_has_used(&s.g));
+		/* A new guest command, late too: it gets its own answer. */
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+		h = guest_post(&s.g, c2);
+		guest_kick(&s.g);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+		ck_assert(!guest_has_used(&s.g));
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+		ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_dev_netstate(s.dev),
+							 9), 1);
+		ck_assert_uint_eq(sim_commands(&s) - cmds, 3);
+	}
+	ck_assert(!guest_has_used(&s.g));
+	ck_assert(vdpastate_netstate_rx_mode(vdpastate_dev_netstate(s.dev)) &
+		  1u << VDPASTATE_CVQ_RX_PROMISC);
+	assert_dev_equals_sim(&s);
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_cvq_cmd_free(c2);
+	side_free(&s);
+}
+END_TEST
+
+/*
  * A guest that keeps posting cannot keep one call looping: at most
  * VDPASTATE_DEV_GUEST_CVQ_BUDGET commands per call, then the kick fd is
  * signalled so the VMM calls again (CVE-2019-3900).
@@ -730,6 +802,7 @@ Suite *guestcvq_suite(void)
 	tcase_add_test(tc, query_result);
 	tcase_add_loop_test(tc, timeout, 0, 3);
 	tcase_add_test(tc, budget);
+	tcase_add_loop_test(tc, set_again_while_late, 0, 2);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);
 	tcase_add_loop_test(tc, position_migrates, 0, 2);
 	tcase_add_test(tc, random_sequences);
