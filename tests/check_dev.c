@@ -912,6 +912,61 @@ START_TEST(late_answer)
 }
 END_TEST
 
+/*
+ * A batch is late when the device is reset (_i 0: start, 1: restore) or
+ * the handle freed (_i 2).  The reset ends the batch: the same handle
+ * sends again at once, and the tracked state is the device's; a freed
+ * handle leaves nothing the device can still reach or the process leak.
+ */
+START_TEST(late_then_reset)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 20);
+	struct vdpastate_cvq_cmd *a = vdpastate_cvq_cmd_vlan_add(100);
+	struct vdpastate_cvq_cmd *next = vdpastate_cvq_cmd_vlan_add(200);
+	struct vdpastate_blob *b = NULL;
+	struct side s, src;
+	uint64_t offered;
+
+	side_open(&s, &o, &d);
+	if (_i == 1) {
+		side_new(&src, PAIRS);
+		b = rich_blob(&src, 2);
+		side_free(&src);
+	}
+	ck_assert_int_eq(vdpastate_transport_get_device_features(s.t, &offered), 0);
+	ck_assert_int_eq(vdpastate_dev_start(s.dev, offered &
+					     (VDS_TEST_FEATURES | RING_F)), 0);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+	ck_assert_int_eq(vdpastate_dev_send(s.dev, a), -ETIMEDOUT);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+	if (_i == 2) {
+		vdpastate_dev_free(s.dev);
+		ck_assert_int_ge(vdpastate_sim_poll(s.sim), 0);
+		vdpastate_transport_free(s.t);
+		goto out;
+	}
+	if (_i == 0)
+		ck_assert_int_eq(vdpastate_dev_start(s.dev, offered &
+						     (VDS_TEST_FEATURES | RING_F)),
+				 0);
+	else
+		ck_assert_msg(vdpastate_dev_restore(s.dev, b) == 0, "%s",
+			      vdpastate_last_error());
+	ck_assert_msg(vdpastate_dev_send(s.dev, next) == 0, "%s",
+		      vdpastate_last_error());
+	/* The reset undid what the device applied. */
+	ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_dev_netstate(s.dev), 100),
+			 0);
+	assert_dev_equals_sim(&s);
+	side_free(&s);
+out:
+	vdpastate_blob_free(b);
+	vdpastate_cvq_cmd_free(a);
+	vdpastate_cvq_cmd_free(next);
+}
+END_TEST
+
 static unsigned int n_errors;
 static char last_logged[512];
 
@@ -1201,6 +1256,7 @@ Suite *dev_suite(void)
 	tcase_add_test(tc, migrate_property);
 	tcase_add_test(tc, early_restore_property);
 	tcase_add_loop_test(tc, late_answer, 0, 2);
+	tcase_add_loop_test(tc, late_then_reset, 0, 3);
 	tcase_add_test(tc, clean_cycle);
 	tcase_add_test(tc, mac_not_settable);
 	tcase_add_test(tc, too_few_pairs);
