@@ -18,6 +18,7 @@
 
 #include "bytes.h"
 #include "crc32c.h"
+#include "passthru_transport.h"
 #include "internal.h"
 #include "suites.h"
 #include "tests_rand.h"
@@ -487,88 +488,6 @@ START_TEST(compat_report)
 }
 END_TEST
 
-/* A transport of the VMM's own, here forwarding to a threaded sim. */
-static int c_feat(void *c, uint64_t *f)
-{
-	return vdpastate_transport_get_device_features(c, f);
-}
-static int c_setf(void *c, uint64_t f)
-{
-	return vdpastate_transport_set_driver_features(c, f);
-}
-static int c_cfg(void *c, uint32_t o, void *b, uint32_t l)
-{
-	return vdpastate_transport_get_config(c, o, b, l);
-}
-static int c_gst(void *c, uint8_t *s)
-{
-	return vdpastate_transport_get_status(c, s);
-}
-static int c_sst(void *c, uint8_t s)
-{
-	return vdpastate_transport_set_status(c, s);
-}
-static int c_vqs(void *c, uint32_t *n)
-{
-	return vdpastate_transport_get_vq_count(c, n);
-}
-static int c_nmax(void *c, uint16_t *n)
-{
-	return vdpastate_transport_get_vring_num_max(c, n);
-}
-static int c_num(void *c, uint32_t i, uint32_t n)
-{
-	return vdpastate_transport_set_vring_num(c, i, n);
-}
-static int c_addr(void *c, uint32_t i, uint64_t d, uint64_t a, uint64_t u)
-{
-	return vdpastate_transport_set_vring_addr(c, i, d, a, u);
-}
-static int c_sbase(void *c, uint32_t i, uint32_t b)
-{
-	return vdpastate_transport_set_vring_base(c, i, b);
-}
-static int c_gbase(void *c, uint32_t i, uint32_t *b)
-{
-	return vdpastate_transport_get_vring_base(c, i, b);
-}
-static int c_kick(void *c, uint32_t i, int fd)
-{
-	return vdpastate_transport_set_vring_kick(c, i, fd);
-}
-static int c_call(void *c, uint32_t i, int fd)
-{
-	return vdpastate_transport_set_vring_call(c, i, fd);
-}
-static int c_en(void *c, uint32_t i, bool e)
-{
-	return vdpastate_transport_set_vring_enable(c, i, e);
-}
-static int c_map(void *c, uint32_t as, uint64_t i, uint64_t s, void *h, uint32_t p)
-{
-	return vdpastate_transport_dma_map(c, as, i, s, h, p);
-}
-static int c_unmap(void *c, uint32_t as, uint64_t i, uint64_t s)
-{
-	return vdpastate_transport_dma_unmap(c, as, i, s);
-}
-static int c_range(void *c, uint64_t *f, uint64_t *l)
-{
-	return vdpastate_transport_get_iova_range(c, f, l);
-}
-
-/* No backend features, groups or suspend: everything in ASID 0. */
-static const struct vdpastate_transport_ops ops = {
-	.get_device_features = c_feat, .set_driver_features = c_setf,
-	.get_config = c_cfg, .get_status = c_gst, .set_status = c_sst,
-	.get_vq_count = c_vqs, .get_vring_num_max = c_nmax,
-	.set_vring_num = c_num, .set_vring_addr = c_addr,
-	.set_vring_base = c_sbase, .get_vring_base = c_gbase,
-	.set_vring_kick = c_kick, .set_vring_call = c_call,
-	.set_vring_enable = c_en, .dma_map = c_map, .dma_unmap = c_unmap,
-	.get_iova_range = c_range,
-};
-
 /*
  * A device the handle cannot run itself (a threaded sim behind a custom
  * transport, as a real device is) that answers a batch slowly, so the
@@ -585,7 +504,8 @@ START_TEST(no_lost_wakeup)
 		       .cvq_timeout_ms = 20000);
 	VDPASTATE_OPTS(vdpastate_dev_stats, st);
 	struct vdpastate_transport *inner = vdpastate_sim_new(&o);
-	struct vdpastate_transport *t = vdpastate_transport_new(&ops, sizeof(ops),
+	struct vdpastate_transport *t = vdpastate_transport_new(&passthru_ops,
+							      sizeof(passthru_ops),
 							      inner);
 	struct vdpastate_dev *dev = vdpastate_dev_open(t, &d);
 	struct side src;
@@ -626,7 +546,8 @@ START_TEST(custom_transport)
 
 	for (i = 0; i < 2; i++) {
 		inner[i] = vdpastate_sim_new(&o);
-		t[i] = vdpastate_transport_new(&ops, sizeof(ops), inner[i]);
+		t[i] = vdpastate_transport_new(&passthru_ops,
+							      sizeof(passthru_ops), inner[i]);
 		ck_assert_ptr_nonnull(t[i]);
 		ck_assert_str_eq(vdpastate_transport_name(t[i]), "custom");
 		dev[i] = vdpastate_dev_open(t[i], NULL);
@@ -1154,7 +1075,8 @@ START_TEST(save_needs_suspend)
 		       .avail = 0x101000, .used = 0x102000, .kick_fd = -1,
 		       .call_fd = -1);
 	struct vdpastate_transport *inner = vdpastate_sim_new(&o);
-	struct vdpastate_transport *t = vdpastate_transport_new(&ops, sizeof(ops),
+	struct vdpastate_transport *t = vdpastate_transport_new(&passthru_ops,
+							      sizeof(passthru_ops),
 							      inner);
 	struct vdpastate_blob *b = vdpastate_blob_new();
 	void *ram = aligned_alloc(4096, 0x4000);
