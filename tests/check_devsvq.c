@@ -20,6 +20,7 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "passthru_transport.h"
 #include "ring.h"
 #include "suites.h"
 
@@ -48,6 +49,7 @@ struct box {
 	struct vdpastate_mem *mem;
 	struct vdpastate_iova *iova;
 	struct vdpastate_transport *t;
+	struct vdpastate_transport *sim_t; /* t, or what t forwards to */
 	struct vdpastate_sim *sim;
 	struct vdpastate_dev *dev;
 	uint64_t features;
@@ -71,8 +73,10 @@ static int efd(void)
 }
 
 /* Guest memory, a device, a handle; the data rings laid out in guest
- * memory and given to the handle at IOVA = GPA. */
-static void box_new(struct box *b, uint8_t *ram)
+ * memory and given to the handle at IOVA = GPA.  With passthru the handle
+ * sees the device through a transport of the VMM's own that has no
+ * backend features (no SUSPEND). */
+static void box_new_on(struct box *b, uint8_t *ram, bool passthru)
 {
 	VDPASTATE_OPTS(vdpastate_iova_map_opts, mo, .iova = GPA,
 		       .flags = VDPASTATE_IOVA_MAP_FIXED);
@@ -88,9 +92,13 @@ static void box_new(struct box *b, uint8_t *ram)
 	ck_assert_int_eq(vdpastate_iova_map(b->iova, VDPASTATE_IOVA_GPA, GPA,
 					    GSIZE, &mo, NULL),
 			 0);
-	b->t = vdpastate_sim_new(NULL);
+	b->sim_t = vdpastate_sim_new(NULL);
+	ck_assert_ptr_nonnull(b->sim_t);
+	b->sim = vdpastate_sim_from_transport(b->sim_t);
+	b->t = passthru ? vdpastate_transport_new(&passthru_ops,
+						  sizeof(passthru_ops), b->sim_t)
+			: b->sim_t;
 	ck_assert_ptr_nonnull(b->t);
-	b->sim = vdpastate_sim_from_transport(b->t);
 	b->dev = vdpastate_dev_open(b->t, NULL);
 	ck_assert_ptr_nonnull(b->dev);
 	ck_assert_int_eq(vdpastate_transport_get_device_features(b->t, &offered), 0);
@@ -125,6 +133,11 @@ static void box_new(struct box *b, uint8_t *ram)
 	ck_assert_ptr_nonnull(b->bitmap);
 }
 
+static void box_new(struct box *b, uint8_t *ram)
+{
+	box_new_on(b, ram, false);
+}
+
 /* The guest driver's rings (fresh, or as the RAM copy left them). */
 static void guest_rings(struct box *b, bool fresh)
 {
@@ -148,7 +161,9 @@ static void box_free(struct box *b)
 	unsigned int i;
 
 	vdpastate_dev_free(b->dev);
-	vdpastate_transport_free(b->t);
+	if (b->t != b->sim_t)
+		vdpastate_transport_free(b->t);
+	vdpastate_transport_free(b->sim_t);
 	for (i = 0; i < NQ; i++) {
 		struct gq *q = &b->q[i];
 
@@ -595,6 +610,46 @@ out:
 }
 END_TEST
 
+/*
+ * A device without SUSPEND whose data queues are all shadowed: save goes
+ * ahead, the positions coming from the SVQs, and a second save finds
+ * them where the first stopped the SVQs.
+ */
+START_TEST(save_without_suspend)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob[2] = { vdpastate_blob_new(),
+					   vdpastate_blob_new() };
+	uint16_t base, flags;
+	struct box b;
+	unsigned int i, k;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new_on(&b, ram, true);
+	guest_rings(&b, true);
+	for (i = 0; i < NQ; i++)
+		shadow_on(&b, i);
+	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
+	post_rx(&b, 8);
+	traffic(&b, 20);
+	for (k = 0; k < 2; k++) {
+		ck_assert_msg(vdpastate_dev_save(b.dev, blob[k]) == 0, "%s",
+			      vdpastate_last_error());
+		for (i = 0; i < NQ; i++) {
+			vring_rec(blob[k], (uint16_t)i, &base, &flags);
+			ck_assert_uint_eq(base, 20);
+			ck_assert_uint_eq(flags, 1);
+		}
+		vdpastate_blob_free(blob[k]);
+	}
+	for (i = 0; i < NQ; i++)
+		shadow_free(&b, i);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
 	uint8_t *ram = aligned_alloc(4096, GSIZE);
@@ -635,6 +690,7 @@ Suite *devsvq_suite(void)
 	tcase_add_test(tc, save_while_shadowed);
 	tcase_add_loop_test(tc, broken_queue, 0, 2);
 	tcase_add_test(tc, switch_after_save);
+	tcase_add_test(tc, save_without_suspend);
 	suite_add_tcase(s, tc);
 	return s;
 }
