@@ -948,6 +948,38 @@ START_TEST(clean_cycle)
 END_TEST
 
 /*
+ * Early restore onto a destination with another config-space MAC: after
+ * the commit, too, the tracked state is the destination device's own.
+ */
+START_TEST(early_restore_other_mac)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, doo, .max_queue_pairs = PAIRS,
+		       .mac = { 0x52, 0x54, 0x00, 0x11, 0x22, 0x33 });
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_vlan_add(7);
+	struct vdpastate_blob *b, *b2 = vdpastate_blob_new();
+	struct side src, dst;
+
+	side_new(&src, PAIRS);
+	side_open(&dst, &doo, NULL);
+	b = rich_blob(&src, 3);
+	ck_assert_int_eq(vdpastate_dev_restore_begin(dst.dev, b), 0);
+	ck_assert_int_eq(vdpastate_transport_resume(src.t), 0);
+	ck_assert_int_eq(vdpastate_dev_send(src.dev, c), 0);
+	ck_assert_int_eq(vdpastate_dev_save(src.dev, b2), 0);
+	ck_assert_msg(vdpastate_dev_restore_commit(dst.dev, b2) == 0, "%s",
+		      vdpastate_last_error());
+	assert_dev_equals_sim(&dst);
+	ck_assert_ptr_null(vdpastate_netstate_state_diff(
+		vdpastate_blob_netstate(b2), vdpastate_dev_netstate(dst.dev)));
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_blob_free(b);
+	vdpastate_blob_free(b2);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/*
  * Without CTRL_MAC_ADDR a destination with another config-space MAC
  * would change the guest's MAC: the check reports it, and the state the
  * migration must keep differs in "mac".
@@ -1180,6 +1212,7 @@ Suite *dev_suite(void)
 	tcase_add_loop_test(tc, late_answer, 0, 2);
 	tcase_add_loop_test(tc, late_then_reset, 0, 3);
 	tcase_add_test(tc, clean_cycle);
+	tcase_add_test(tc, early_restore_other_mac);
 	tcase_add_test(tc, mac_not_settable);
 	tcase_add_test(tc, too_few_pairs);
 	tcase_add_test(tc, library_records);
