@@ -18,8 +18,10 @@
 
 #include "bytes.h"
 #include "crc32c.h"
-#include "passthru_transport.h"
+#include "fake_transport.h"
 #include "internal.h"
+#include "passthru_transport.h"
+#include "ring.h"
 #include "suites.h"
 #include "tests_rand.h"
 
@@ -888,6 +890,146 @@ out:
 }
 END_TEST
 
+/* The control queue of a fake device, run by the test as its device. */
+struct fake_cvq {
+	struct vds_as as; /* first: the ring code's address space */
+	struct fake_dev *d;
+	uint32_t asid;
+	struct vds_vdev vd;
+	struct vds_seg seg[4][2];
+	uint16_t head[4];
+};
+
+/* The fake's IOTLB for the control queue's address space. */
+static int fake_cvq_range(struct vds_as *as, uint64_t addr, uint64_t len,
+			  bool write, struct vds_seg *segs, unsigned int max)
+{
+	struct fake_cvq *c = (struct fake_cvq *)as;
+	unsigned int i;
+
+	for (i = 0; i < c->d->nmaps; i++) {
+		const struct fake_map *m = &c->d->map[i];
+
+		if (m->asid != c->asid || addr < m->iova ||
+		    addr + len > m->iova + m->size)
+			continue;
+		if (write && !(m->perm & VDPASTATE_DMA_WRITE))
+			return -EROFS;
+		if (!len)
+			return 0;
+		if (!max)
+			return -ENOBUFS;
+		vds_seg_set(segs, addr, addr,
+			    (uintptr_t)m->hva + (uintptr_t)(addr - m->iova), len,
+			    write);
+		return 1;
+	}
+	return -EFAULT;
+}
+
+static void fake_cvq_attach(struct fake_cvq *c, struct fake_dev *d)
+{
+	const struct fake_vq *q = &d->vq[FAKE_VQS - 1];
+	void *desc, *avail, *used;
+
+	memset(c, 0, sizeof(*c));
+	c->as.range = fake_cvq_range;
+	c->d = d;
+	c->asid = d->group_asid[1]; /* the control queue's group */
+	desc = vds_as_contig(&c->as, q->desc, vdpastate_vring_desc_size(q->num),
+			     false);
+	avail = vds_as_contig(&c->as, q->avail,
+			      vdpastate_vring_avail_size(q->num, false), false);
+	used = vds_as_contig(&c->as, q->used,
+			     vdpastate_vring_used_size(q->num, false), true);
+	ck_assert(desc && avail && used);
+	ck_assert_int_eq(vds_vdev_init(&c->vd, (uint16_t)q->num, FAKE_FEATURES,
+				       &c->as, desc, avail, used),
+			 0);
+}
+
+/* Take the n chains waiting (command, ack slot), in the ring's order. */
+static void fake_cvq_take(struct fake_cvq *c, unsigned int n)
+{
+	unsigned int k;
+	uint64_t wlen;
+
+	ck_assert_int_eq(vds_vdev_avail(&c->vd), n);
+	for (k = 0; k < n; k++) {
+		ck_assert_int_eq(vds_vdev_peek_head(&c->vd, &c->head[k]), 0);
+		ck_assert_int_eq(vds_vdev_chain(&c->vd, c->head[k], c->seg[k], 2,
+						&wlen),
+				 2);
+		vds_vdev_pop(&c->vd);
+	}
+}
+
+/* Answer taken chain k with ack (< 0: used, but no byte written). */
+static void fake_cvq_answer(struct fake_cvq *c, unsigned int k, int ack)
+{
+	uint8_t a = (uint8_t)ack;
+
+	vds_vdev_push_used(&c->vd, c->head[k],
+			   ack < 0 ? 0 : vds_segs_scatter(c->seg[k], 2, &a, 1));
+	vds_vdev_publish_used(&c->vd);
+}
+
+/*
+ * A device answers a late batch out of order, one answer without an ack
+ * byte (the fake transport's control queue, run by the test).  Nothing is
+ * posted while the batch is out; each answer counts for the command of
+ * its used id, not of its arrival; only those answered OK are applied.
+ */
+START_TEST(late_out_of_order)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, o, .cvq_timeout_ms = 20);
+	struct fake_dev *d = fake_dev_new();
+	struct vdpastate_transport *t = vdpastate_transport_new(&fake_ops,
+							      sizeof(fake_ops), d);
+	struct vdpastate_dev *dev = vdpastate_dev_open(t, &o);
+	struct vdpastate_cvq_cmd *c[3] = { vdpastate_cvq_cmd_mq_vq_pairs_set(2),
+					   vdpastate_cvq_cmd_mq_vq_pairs_set(1),
+					   vdpastate_cvq_cmd_mq_vq_pairs_set(2) };
+	struct vdpastate_cvq_cmd *next = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	struct vdpastate_blob *b = vdpastate_blob_new();
+	struct fake_cvq q;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_int_eq(vdpastate_dev_start(dev, FAKE_FEATURES), 0);
+	fake_cvq_attach(&q, d);
+	ck_assert_int_eq(vdpastate_dev_send_list(dev,
+						 (const struct vdpastate_cvq_cmd *const *)c,
+						 3, NULL),
+			 -ETIMEDOUT);
+	fake_cvq_take(&q, 3);
+	ck_assert_int_eq(vdpastate_dev_send(dev, next), -ETIMEDOUT);
+	ck_assert_int_eq(vds_vdev_avail(&q.vd), 0); /* nothing new posted */
+	/* The second, the third (no ack byte), then the first. */
+	fake_cvq_answer(&q, 1, 0);
+	fake_cvq_answer(&q, 2, -1);
+	fake_cvq_answer(&q, 0, 0);
+	/* Collected: pairs 2 then 1 applied, the third not.  The next
+	 * command is posted once, and is late in its turn. */
+	ck_assert_int_eq(vdpastate_dev_send(dev, next), -ETIMEDOUT);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_dev_netstate(dev)),
+			  1);
+	fake_cvq_take(&q, 1);
+	fake_cvq_answer(&q, 0, 0);
+	ck_assert_msg(vdpastate_dev_save(dev, b) == 0, "%s", vdpastate_last_error());
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_blob_netstate(b)),
+			  2);
+	ck_assert_int_eq(vds_vdev_avail(&q.vd), 0);
+	for (i = 0; i < 3; i++)
+		vdpastate_cvq_cmd_free(c[i]);
+	vdpastate_cvq_cmd_free(next);
+	vdpastate_blob_free(b);
+	vds_vdev_fini(&q.vd);
+	vdpastate_dev_free(dev);
+	vdpastate_transport_free(t);
+}
+END_TEST
+
 static unsigned int n_errors;
 static char last_logged[512];
 
@@ -1211,6 +1353,7 @@ Suite *dev_suite(void)
 	tcase_add_test(tc, early_restore_property);
 	tcase_add_loop_test(tc, late_answer, 0, 2);
 	tcase_add_loop_test(tc, late_then_reset, 0, 3);
+	tcase_add_test(tc, late_out_of_order);
 	tcase_add_test(tc, clean_cycle);
 	tcase_add_test(tc, early_restore_other_mac);
 	tcase_add_test(tc, mac_not_settable);
