@@ -890,90 +890,6 @@ out:
 }
 END_TEST
 
-/* The control queue of a fake device, run by the test as its device. */
-struct fake_cvq {
-	struct vds_as as; /* first: the ring code's address space */
-	struct fake_dev *d;
-	uint32_t asid;
-	struct vds_vdev vd;
-	struct vds_seg seg[4][2];
-	uint16_t head[4];
-};
-
-/* The fake's IOTLB for the control queue's address space. */
-static int fake_cvq_range(struct vds_as *as, uint64_t addr, uint64_t len,
-			  bool write, struct vds_seg *segs, unsigned int max)
-{
-	struct fake_cvq *c = (struct fake_cvq *)as;
-	unsigned int i;
-
-	for (i = 0; i < c->d->nmaps; i++) {
-		const struct fake_map *m = &c->d->map[i];
-
-		if (m->asid != c->asid || addr < m->iova ||
-		    addr + len > m->iova + m->size)
-			continue;
-		if (write && !(m->perm & VDPASTATE_DMA_WRITE))
-			return -EROFS;
-		if (!len)
-			return 0;
-		if (!max)
-			return -ENOBUFS;
-		vds_seg_set(segs, addr, addr,
-			    (uintptr_t)m->hva + (uintptr_t)(addr - m->iova), len,
-			    write);
-		return 1;
-	}
-	return -EFAULT;
-}
-
-static void fake_cvq_attach(struct fake_cvq *c, struct fake_dev *d)
-{
-	const struct fake_vq *q = &d->vq[FAKE_VQS - 1];
-	void *desc, *avail, *used;
-
-	memset(c, 0, sizeof(*c));
-	c->as.range = fake_cvq_range;
-	c->d = d;
-	c->asid = d->group_asid[1]; /* the control queue's group */
-	desc = vds_as_contig(&c->as, q->desc, vdpastate_vring_desc_size(q->num),
-			     false);
-	avail = vds_as_contig(&c->as, q->avail,
-			      vdpastate_vring_avail_size(q->num, false), false);
-	used = vds_as_contig(&c->as, q->used,
-			     vdpastate_vring_used_size(q->num, false), true);
-	ck_assert(desc && avail && used);
-	ck_assert_int_eq(vds_vdev_init(&c->vd, (uint16_t)q->num, FAKE_FEATURES,
-				       &c->as, desc, avail, used),
-			 0);
-}
-
-/* Take the n chains waiting (command, ack slot), in the ring's order. */
-static void fake_cvq_take(struct fake_cvq *c, unsigned int n)
-{
-	unsigned int k;
-	uint64_t wlen;
-
-	ck_assert_int_eq(vds_vdev_avail(&c->vd), n);
-	for (k = 0; k < n; k++) {
-		ck_assert_int_eq(vds_vdev_peek_head(&c->vd, &c->head[k]), 0);
-		ck_assert_int_eq(vds_vdev_chain(&c->vd, c->head[k], c->seg[k], 2,
-						&wlen),
-				 2);
-		vds_vdev_pop(&c->vd);
-	}
-}
-
-/* Answer taken chain k with ack (< 0: used, but no byte written). */
-static void fake_cvq_answer(struct fake_cvq *c, unsigned int k, int ack)
-{
-	uint8_t a = (uint8_t)ack;
-
-	vds_vdev_push_used(&c->vd, c->head[k],
-			   ack < 0 ? 0 : vds_segs_scatter(c->seg[k], 2, &a, 1));
-	vds_vdev_publish_used(&c->vd);
-}
-
 /*
  * A device answers a late batch out of order, one answer without an ack
  * byte (the fake transport's control queue, run by the test).  Nothing is
@@ -997,12 +913,12 @@ START_TEST(late_out_of_order)
 
 	ck_assert_ptr_nonnull(dev);
 	ck_assert_int_eq(vdpastate_dev_start(dev, FAKE_FEATURES), 0);
-	fake_cvq_attach(&q, d);
+	ck_assert_int_eq(fake_cvq_attach(&q, d), 0);
 	ck_assert_int_eq(vdpastate_dev_send_list(dev,
 						 (const struct vdpastate_cvq_cmd *const *)c,
 						 3, NULL),
 			 -ETIMEDOUT);
-	fake_cvq_take(&q, 3);
+	ck_assert_int_eq(fake_cvq_take(&q, 3), 0);
 	ck_assert_int_eq(vdpastate_dev_send(dev, next), -ETIMEDOUT);
 	ck_assert_int_eq(vds_vdev_avail(&q.vd), 0); /* nothing new posted */
 	/* The second, the third (no ack byte), then the first. */
@@ -1014,7 +930,7 @@ START_TEST(late_out_of_order)
 	ck_assert_int_eq(vdpastate_dev_send(dev, next), -ETIMEDOUT);
 	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_dev_netstate(dev)),
 			  1);
-	fake_cvq_take(&q, 1);
+	ck_assert_int_eq(fake_cvq_take(&q, 1), 0);
 	fake_cvq_answer(&q, 0, 0);
 	ck_assert_msg(vdpastate_dev_save(dev, b) == 0, "%s", vdpastate_last_error());
 	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_blob_netstate(b)),
@@ -1024,7 +940,7 @@ START_TEST(late_out_of_order)
 		vdpastate_cvq_cmd_free(c[i]);
 	vdpastate_cvq_cmd_free(next);
 	vdpastate_blob_free(b);
-	vds_vdev_fini(&q.vd);
+	fake_cvq_detach(&q);
 	vdpastate_dev_free(dev);
 	vdpastate_transport_free(t);
 }
