@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -18,6 +19,7 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "fake_transport.h"
 #include "ring.h"
 #include "suites.h"
 #include "tests_rand.h"
@@ -529,6 +531,72 @@ START_TEST(set_again_while_late)
 }
 END_TEST
 
+struct odd_device {
+	struct fake_cvq q;
+	int ack;
+};
+
+/* The device's answer in time: from another thread, while the handle
+ * waits for it. */
+static void *odd_answer(void *arg)
+{
+	struct odd_device *o = arg;
+
+	while (fake_cvq_take(&o->q, 1) == -EAGAIN)
+		usleep(100);
+	fake_cvq_answer(&o->q, 0, o->ack);
+	return NULL;
+}
+
+/*
+ * A device that answers neither OK nor ERR (an ack of 0x7f, or no ack
+ * byte): the guest sees VIRTIO_NET_ERR and the tracked state does not
+ * change.  _i 0, 1: in time (a thread plays the device of the fake
+ * transport's control queue); 2, 3: late.
+ */
+START_TEST(odd_answer_is_err)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, o, .cvq_timeout_ms = _i < 2 ? 5000 : 20);
+	struct fake_dev *d = fake_dev_new();
+	struct vdpastate_transport *t = vdpastate_transport_new(&fake_ops,
+							      sizeof(fake_ops), d);
+	struct vdpastate_dev *dev = vdpastate_dev_open(t, &o);
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	struct vdpastate_dev_guest_cvq cfg;
+	struct odd_device od = { .ack = _i % 2 ? -1 : 0x7f };
+	struct guest g;
+	pthread_t th;
+	int h;
+
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_int_eq(vdpastate_dev_start(dev, FAKE_FEATURES), 0);
+	ck_assert_int_eq(fake_cvq_attach(&od.q, d), 0);
+	guest_init(&g, FAKE_FEATURES);
+	cfg = guest_cfg(&g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(dev, &cfg), 0);
+	h = guest_post(&g, c);
+	guest_kick(&g);
+	if (_i < 2) {
+		ck_assert_int_eq(pthread_create(&th, NULL, odd_answer, &od), 0);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(dev), 1);
+		ck_assert_int_eq(pthread_join(th, NULL), 0);
+	} else {
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(dev), -ETIMEDOUT);
+		ck_assert_int_eq(fake_cvq_take(&od.q, 1), 0);
+		fake_cvq_answer(&od.q, 0, od.ack);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(dev), 1);
+	}
+	ck_assert_int_eq(guest_ack(&g, h), NET_ERR);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_dev_netstate(dev)),
+			  1);
+	vdpastate_cvq_cmd_free(c);
+	fake_cvq_detach(&od.q);
+	vdpastate_dev_free(dev);
+	vdpastate_transport_free(t);
+	guest_fini(&g);
+}
+END_TEST
+
 /*
  * A guest that keeps posting cannot keep one call looping: at most
  * VDPASTATE_DEV_GUEST_CVQ_BUDGET commands per call, then the kick fd is
@@ -803,6 +871,7 @@ Suite *guestcvq_suite(void)
 	tcase_add_loop_test(tc, timeout, 0, 3);
 	tcase_add_test(tc, budget);
 	tcase_add_loop_test(tc, set_again_while_late, 0, 2);
+	tcase_add_loop_test(tc, odd_answer_is_err, 0, 4);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);
 	tcase_add_loop_test(tc, position_migrates, 0, 2);
 	tcase_add_test(tc, random_sequences);
