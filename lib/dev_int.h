@@ -47,6 +47,11 @@ struct dev_vq {
 	int32_t svq_kick, svq_call;
 	/* The SVQ the handle started and has not stopped. */
 	struct vdpastate_svq *running;
+	/* The queue does not run and its guest ring stands at parked_pos:
+	 * its SVQ was stopped by a save or switch, or it is broken (kept
+	 * disabled by a restore or switch).  Cleared by the next reset. */
+	bool parked, broken;
+	uint16_t parked_pos;
 };
 
 /* The device's answer to one command: the bytes it wrote (ack first). */

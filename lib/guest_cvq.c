@@ -61,6 +61,7 @@ vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
 		return vds_fail(-EINVAL, "%s: NULL handle", what);
 	if (!gc) {
 		vds_dev_guest_free(&dev->g);
+		dev->late.guest = false; /* its answer goes to no guest */
 		return 0;
 	}
 	if ((err = VDS_OPTS_VALID(gc, vdpastate_dev_guest_cvq)))
@@ -101,6 +102,20 @@ vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
 	}
 	g.on = true;
 	g.cfg = c;
+	/* A command late on the device stays the guest's when its chain is
+	 * still at the head of the same ring (a new memory table, say): it
+	 * is answered when the device answers, never sent again.  On any
+	 * other ring its answer goes to no guest. */
+	if (dev->g.held && dev->g.cfg.desc == c.desc &&
+	    dev->g.cfg.avail == c.avail && dev->g.cfg.used == c.used &&
+	    dev->g.cfg.num == c.num &&
+	    dev->g.cfg.last_avail_idx == c.last_avail_idx) {
+		g.held = true;
+		g.late_ready = dev->g.late_ready;
+		g.late_rep = dev->g.late_rep;
+	} else {
+		dev->late.guest = false;
+	}
 	vds_dev_guest_free(&dev->g);
 	dev->g = g;
 	return 0;

@@ -141,6 +141,8 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 
 	dev->up = false;
 	stop_svqs(dev); /* a reset ends what they relayed */
+	for (i = 0; i < dev->ncfg; i++)
+		dev->vq[i].parked = dev->vq[i].broken = false;
 	vds_dev_guest_drop(&dev->g); /* set up again for the new features */
 	if ((err = vdpastate_transport_reset(dev->t)))
 		return err;
@@ -289,9 +291,12 @@ static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
 		const struct vr_ent *b = vr_find(vr, i, false);
+		struct dev_vq *q = &dev->vq[i];
 
-		if ((dev->vq[i].cfg.num || dev->vq[i].svq) &&
-		    !(b && (b->flags & VR_F_BROKEN)) &&
+		/* A broken ring stays disabled, and saved as broken. */
+		q->broken = q->parked = b && (b->flags & VR_F_BROKEN);
+		q->parked_pos = b ? b->base : 0;
+		if ((q->cfg.num || q->svq) && !q->broken &&
 		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
 	}
@@ -300,8 +305,8 @@ static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 		const struct vr_ent *b = vr_find(vr, i, false);
 		uint16_t pos = b ? b->base : 0;
 
-		if (!q->svq || (b && (b->flags & VR_F_BROKEN)))
-			continue; /* a broken ring stays disabled */
+		if (!q->svq || q->broken)
+			continue;
 		if ((err = vdpastate_svq_set_state(q->svq, pos, pos)) ||
 		    (err = vdpastate_svq_start(q->svq)) < 0)
 			return vds_fail(err, "dev: queue %u: SVQ start: %s", i,
@@ -599,7 +604,9 @@ static uint32_t ring_num(const struct dev_vq *q)
 /*
  * Where each data queue's guest ring stands, the device suspended: the
  * SVQs the handle runs are stopped (in flight rewound to the guest) and
- * give their guest-side position; the others' the device's vring base.
+ * give their guest-side position, kept for a later save or switch; a
+ * queue that does not run (parked) where it stopped; the others' the
+ * device's vring base.
  */
 static int read_positions(struct vdpastate_dev *dev, const char *what,
 			  struct vr_ent *e)
@@ -615,15 +622,22 @@ static int read_positions(struct vdpastate_dev *dev, const char *what,
 		e[i].num = (uint16_t)num;
 		e[i].flags = num ? VR_F_CONFIGURED : 0;
 		if (i < dev->ncfg && dev->vq[i].running) {
+			struct dev_vq *q = &dev->vq[i];
+
 			/* A ring the guest (or device) broke is saved where
 			 * it stopped, marked broken; the others go on. */
-			if ((r = stop_svq(dev, i, &pos))) {
-				e[i].flags |= VR_F_BROKEN;
+			r = stop_svq(dev, i, &pos);
+			q->parked = true;
+			q->parked_pos = pos;
+			q->broken = r != 0;
+			if (r)
 				vds_log(VDPASTATE_LOG_WARN, "%s: data queue %u is "
 					"broken (%s): saved at position %u and "
 					"kept disabled", what, i,
 					vdpastate_strerror(r), pos);
-			}
+		} else if (i < dev->ncfg && dev->vq[i].parked) {
+			/* The shadow ring's base is not the guest ring's. */
+			pos = dev->vq[i].parked_pos;
 		} else if (!(r = vdpastate_transport_get_vring_base(dev->t, i,
 								      &base))) {
 			pos = (uint16_t)base;
@@ -632,6 +646,8 @@ static int read_positions(struct vdpastate_dev *dev, const char *what,
 				       "base: %s", what, i, vdpastate_last_error());
 		}
 		e[i].base = pos;
+		if (i < dev->ncfg && dev->vq[i].broken)
+			e[i].flags |= VR_F_BROKEN;
 	}
 	return err;
 }
@@ -647,7 +663,8 @@ static int need_quiesced(struct vdpastate_dev *dev, const char *what)
 	if ((dev->backend & BB(SUSPEND)) || (dev->flags & VDPASTATE_DEV_F_QUIESCED))
 		return 0;
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++)
-		if (ring_num(&dev->vq[i]) && !dev->vq[i].running)
+		if (ring_num(&dev->vq[i]) && !dev->vq[i].running &&
+		    !dev->vq[i].parked)
 			return vds_fail(-VDPASTATE_EFEATURE, "%s: the device does "
 					"not offer SUSPEND (VHOST_BACKEND_F_SUSPEND) "
 					"and data queue %u is not shadowed, so its "

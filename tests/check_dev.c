@@ -18,7 +18,10 @@
 
 #include "bytes.h"
 #include "crc32c.h"
+#include "fake_transport.h"
 #include "internal.h"
+#include "passthru_transport.h"
+#include "ring.h"
 #include "suites.h"
 #include "tests_rand.h"
 
@@ -487,88 +490,6 @@ START_TEST(compat_report)
 }
 END_TEST
 
-/* A transport of the VMM's own, here forwarding to a threaded sim. */
-static int c_feat(void *c, uint64_t *f)
-{
-	return vdpastate_transport_get_device_features(c, f);
-}
-static int c_setf(void *c, uint64_t f)
-{
-	return vdpastate_transport_set_driver_features(c, f);
-}
-static int c_cfg(void *c, uint32_t o, void *b, uint32_t l)
-{
-	return vdpastate_transport_get_config(c, o, b, l);
-}
-static int c_gst(void *c, uint8_t *s)
-{
-	return vdpastate_transport_get_status(c, s);
-}
-static int c_sst(void *c, uint8_t s)
-{
-	return vdpastate_transport_set_status(c, s);
-}
-static int c_vqs(void *c, uint32_t *n)
-{
-	return vdpastate_transport_get_vq_count(c, n);
-}
-static int c_nmax(void *c, uint16_t *n)
-{
-	return vdpastate_transport_get_vring_num_max(c, n);
-}
-static int c_num(void *c, uint32_t i, uint32_t n)
-{
-	return vdpastate_transport_set_vring_num(c, i, n);
-}
-static int c_addr(void *c, uint32_t i, uint64_t d, uint64_t a, uint64_t u)
-{
-	return vdpastate_transport_set_vring_addr(c, i, d, a, u);
-}
-static int c_sbase(void *c, uint32_t i, uint32_t b)
-{
-	return vdpastate_transport_set_vring_base(c, i, b);
-}
-static int c_gbase(void *c, uint32_t i, uint32_t *b)
-{
-	return vdpastate_transport_get_vring_base(c, i, b);
-}
-static int c_kick(void *c, uint32_t i, int fd)
-{
-	return vdpastate_transport_set_vring_kick(c, i, fd);
-}
-static int c_call(void *c, uint32_t i, int fd)
-{
-	return vdpastate_transport_set_vring_call(c, i, fd);
-}
-static int c_en(void *c, uint32_t i, bool e)
-{
-	return vdpastate_transport_set_vring_enable(c, i, e);
-}
-static int c_map(void *c, uint32_t as, uint64_t i, uint64_t s, void *h, uint32_t p)
-{
-	return vdpastate_transport_dma_map(c, as, i, s, h, p);
-}
-static int c_unmap(void *c, uint32_t as, uint64_t i, uint64_t s)
-{
-	return vdpastate_transport_dma_unmap(c, as, i, s);
-}
-static int c_range(void *c, uint64_t *f, uint64_t *l)
-{
-	return vdpastate_transport_get_iova_range(c, f, l);
-}
-
-/* No backend features, groups or suspend: everything in ASID 0. */
-static const struct vdpastate_transport_ops ops = {
-	.get_device_features = c_feat, .set_driver_features = c_setf,
-	.get_config = c_cfg, .get_status = c_gst, .set_status = c_sst,
-	.get_vq_count = c_vqs, .get_vring_num_max = c_nmax,
-	.set_vring_num = c_num, .set_vring_addr = c_addr,
-	.set_vring_base = c_sbase, .get_vring_base = c_gbase,
-	.set_vring_kick = c_kick, .set_vring_call = c_call,
-	.set_vring_enable = c_en, .dma_map = c_map, .dma_unmap = c_unmap,
-	.get_iova_range = c_range,
-};
-
 /*
  * A device the handle cannot run itself (a threaded sim behind a custom
  * transport, as a real device is) that answers a batch slowly, so the
@@ -585,7 +506,8 @@ START_TEST(no_lost_wakeup)
 		       .cvq_timeout_ms = 20000);
 	VDPASTATE_OPTS(vdpastate_dev_stats, st);
 	struct vdpastate_transport *inner = vdpastate_sim_new(&o);
-	struct vdpastate_transport *t = vdpastate_transport_new(&ops, sizeof(ops),
+	struct vdpastate_transport *t = vdpastate_transport_new(&passthru_ops,
+							      sizeof(passthru_ops),
 							      inner);
 	struct vdpastate_dev *dev = vdpastate_dev_open(t, &d);
 	struct side src;
@@ -626,7 +548,8 @@ START_TEST(custom_transport)
 
 	for (i = 0; i < 2; i++) {
 		inner[i] = vdpastate_sim_new(&o);
-		t[i] = vdpastate_transport_new(&ops, sizeof(ops), inner[i]);
+		t[i] = vdpastate_transport_new(&passthru_ops,
+							      sizeof(passthru_ops), inner[i]);
 		ck_assert_ptr_nonnull(t[i]);
 		ck_assert_str_eq(vdpastate_transport_name(t[i]), "custom");
 		dev[i] = vdpastate_dev_open(t[i], NULL);
@@ -912,6 +835,117 @@ START_TEST(late_answer)
 }
 END_TEST
 
+/*
+ * A batch is late when the device is reset (_i 0: start, 1: restore) or
+ * the handle freed (_i 2).  The reset ends the batch: the same handle
+ * sends again at once, and the tracked state is the device's; a freed
+ * handle leaves nothing the device can still reach or the process leak.
+ */
+START_TEST(late_then_reset)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 20);
+	struct vdpastate_cvq_cmd *a = vdpastate_cvq_cmd_vlan_add(100);
+	struct vdpastate_cvq_cmd *next = vdpastate_cvq_cmd_vlan_add(200);
+	struct vdpastate_blob *b = NULL;
+	struct side s, src;
+	uint64_t offered;
+
+	side_open(&s, &o, &d);
+	if (_i == 1) {
+		side_new(&src, PAIRS);
+		b = rich_blob(&src, 2);
+		side_free(&src);
+	}
+	ck_assert_int_eq(vdpastate_transport_get_device_features(s.t, &offered), 0);
+	ck_assert_int_eq(vdpastate_dev_start(s.dev, offered &
+					     (VDS_TEST_FEATURES | RING_F)), 0);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+	ck_assert_int_eq(vdpastate_dev_send(s.dev, a), -ETIMEDOUT);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+	if (_i == 2) {
+		vdpastate_dev_free(s.dev);
+		ck_assert_int_ge(vdpastate_sim_poll(s.sim), 0);
+		vdpastate_transport_free(s.t);
+		goto out;
+	}
+	if (_i == 0)
+		ck_assert_int_eq(vdpastate_dev_start(s.dev, offered &
+						     (VDS_TEST_FEATURES | RING_F)),
+				 0);
+	else
+		ck_assert_msg(vdpastate_dev_restore(s.dev, b) == 0, "%s",
+			      vdpastate_last_error());
+	ck_assert_msg(vdpastate_dev_send(s.dev, next) == 0, "%s",
+		      vdpastate_last_error());
+	/* The reset undid what the device applied. */
+	ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_dev_netstate(s.dev), 100),
+			 0);
+	assert_dev_equals_sim(&s);
+	side_free(&s);
+out:
+	vdpastate_blob_free(b);
+	vdpastate_cvq_cmd_free(a);
+	vdpastate_cvq_cmd_free(next);
+}
+END_TEST
+
+/*
+ * A device answers a late batch out of order, one answer without an ack
+ * byte (the fake transport's control queue, run by the test).  Nothing is
+ * posted while the batch is out; each answer counts for the command of
+ * its used id, not of its arrival; only those answered OK are applied.
+ */
+START_TEST(late_out_of_order)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, o, .cvq_timeout_ms = 20);
+	struct fake_dev *d = fake_dev_new();
+	struct vdpastate_transport *t = vdpastate_transport_new(&fake_ops,
+							      sizeof(fake_ops), d);
+	struct vdpastate_dev *dev = vdpastate_dev_open(t, &o);
+	struct vdpastate_cvq_cmd *c[3] = { vdpastate_cvq_cmd_mq_vq_pairs_set(2),
+					   vdpastate_cvq_cmd_mq_vq_pairs_set(1),
+					   vdpastate_cvq_cmd_mq_vq_pairs_set(2) };
+	struct vdpastate_cvq_cmd *next = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	struct vdpastate_blob *b = vdpastate_blob_new();
+	struct fake_cvq q;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_int_eq(vdpastate_dev_start(dev, FAKE_FEATURES), 0);
+	ck_assert_int_eq(fake_cvq_attach(&q, d), 0);
+	ck_assert_int_eq(vdpastate_dev_send_list(dev,
+						 (const struct vdpastate_cvq_cmd *const *)c,
+						 3, NULL),
+			 -ETIMEDOUT);
+	ck_assert_int_eq(fake_cvq_take(&q, 3), 0);
+	ck_assert_int_eq(vdpastate_dev_send(dev, next), -ETIMEDOUT);
+	ck_assert_int_eq(vds_vdev_avail(&q.vd), 0); /* nothing new posted */
+	/* The second, the third (no ack byte), then the first. */
+	fake_cvq_answer(&q, 1, 0);
+	fake_cvq_answer(&q, 2, -1);
+	fake_cvq_answer(&q, 0, 0);
+	/* Collected: pairs 2 then 1 applied, the third not.  The next
+	 * command is posted once, and is late in its turn. */
+	ck_assert_int_eq(vdpastate_dev_send(dev, next), -ETIMEDOUT);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_dev_netstate(dev)),
+			  1);
+	ck_assert_int_eq(fake_cvq_take(&q, 1), 0);
+	fake_cvq_answer(&q, 0, 0);
+	ck_assert_msg(vdpastate_dev_save(dev, b) == 0, "%s", vdpastate_last_error());
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_blob_netstate(b)),
+			  2);
+	ck_assert_int_eq(vds_vdev_avail(&q.vd), 0);
+	for (i = 0; i < 3; i++)
+		vdpastate_cvq_cmd_free(c[i]);
+	vdpastate_cvq_cmd_free(next);
+	vdpastate_blob_free(b);
+	fake_cvq_detach(&q);
+	vdpastate_dev_free(dev);
+	vdpastate_transport_free(t);
+}
+END_TEST
+
 static unsigned int n_errors;
 static char last_logged[512];
 
@@ -966,6 +1000,38 @@ START_TEST(clean_cycle)
 	ck_assert(!vdpastate_netstate_equal(vdpastate_blob_netstate(b),
 					    vdpastate_dev_netstate(dst.dev)));
 	vdpastate_blob_free(b);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/*
+ * Early restore onto a destination with another config-space MAC: after
+ * the commit, too, the tracked state is the destination device's own.
+ */
+START_TEST(early_restore_other_mac)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, doo, .max_queue_pairs = PAIRS,
+		       .mac = { 0x52, 0x54, 0x00, 0x11, 0x22, 0x33 });
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_vlan_add(7);
+	struct vdpastate_blob *b, *b2 = vdpastate_blob_new();
+	struct side src, dst;
+
+	side_new(&src, PAIRS);
+	side_open(&dst, &doo, NULL);
+	b = rich_blob(&src, 3);
+	ck_assert_int_eq(vdpastate_dev_restore_begin(dst.dev, b), 0);
+	ck_assert_int_eq(vdpastate_transport_resume(src.t), 0);
+	ck_assert_int_eq(vdpastate_dev_send(src.dev, c), 0);
+	ck_assert_int_eq(vdpastate_dev_save(src.dev, b2), 0);
+	ck_assert_msg(vdpastate_dev_restore_commit(dst.dev, b2) == 0, "%s",
+		      vdpastate_last_error());
+	assert_dev_equals_sim(&dst);
+	ck_assert_ptr_null(vdpastate_netstate_state_diff(
+		vdpastate_blob_netstate(b2), vdpastate_dev_netstate(dst.dev)));
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_blob_free(b);
+	vdpastate_blob_free(b2);
 	side_free(&src);
 	side_free(&dst);
 }
@@ -1099,7 +1165,8 @@ START_TEST(save_needs_suspend)
 		       .avail = 0x101000, .used = 0x102000, .kick_fd = -1,
 		       .call_fd = -1);
 	struct vdpastate_transport *inner = vdpastate_sim_new(&o);
-	struct vdpastate_transport *t = vdpastate_transport_new(&ops, sizeof(ops),
+	struct vdpastate_transport *t = vdpastate_transport_new(&passthru_ops,
+							      sizeof(passthru_ops),
 							      inner);
 	struct vdpastate_blob *b = vdpastate_blob_new();
 	void *ram = aligned_alloc(4096, 0x4000);
@@ -1201,7 +1268,10 @@ Suite *dev_suite(void)
 	tcase_add_test(tc, migrate_property);
 	tcase_add_test(tc, early_restore_property);
 	tcase_add_loop_test(tc, late_answer, 0, 2);
+	tcase_add_loop_test(tc, late_then_reset, 0, 3);
+	tcase_add_test(tc, late_out_of_order);
 	tcase_add_test(tc, clean_cycle);
+	tcase_add_test(tc, early_restore_other_mac);
 	tcase_add_test(tc, mac_not_settable);
 	tcase_add_test(tc, too_few_pairs);
 	tcase_add_test(tc, library_records);

@@ -6,11 +6,13 @@
  * switch, receive buffers the guest posted before a switch are not lost,
  * the dirty log records what the device wrote while shadowed, and a save
  * taken while shadowed carries the guest rings' positions to a
- * destination that runs them directly.
+ * destination that runs them directly, and to a switch on the source
+ * after it; a broken queue stays broken across switches and saves.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -18,6 +20,7 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "passthru_transport.h"
 #include "ring.h"
 #include "suites.h"
 
@@ -46,6 +49,7 @@ struct box {
 	struct vdpastate_mem *mem;
 	struct vdpastate_iova *iova;
 	struct vdpastate_transport *t;
+	struct vdpastate_transport *sim_t; /* t, or what t forwards to */
 	struct vdpastate_sim *sim;
 	struct vdpastate_dev *dev;
 	uint64_t features;
@@ -69,8 +73,10 @@ static int efd(void)
 }
 
 /* Guest memory, a device, a handle; the data rings laid out in guest
- * memory and given to the handle at IOVA = GPA. */
-static void box_new(struct box *b, uint8_t *ram)
+ * memory and given to the handle at IOVA = GPA.  With passthru the handle
+ * sees the device through a transport of the VMM's own that has no
+ * backend features (no SUSPEND). */
+static void box_new_on(struct box *b, uint8_t *ram, bool passthru)
 {
 	VDPASTATE_OPTS(vdpastate_iova_map_opts, mo, .iova = GPA,
 		       .flags = VDPASTATE_IOVA_MAP_FIXED);
@@ -86,9 +92,13 @@ static void box_new(struct box *b, uint8_t *ram)
 	ck_assert_int_eq(vdpastate_iova_map(b->iova, VDPASTATE_IOVA_GPA, GPA,
 					    GSIZE, &mo, NULL),
 			 0);
-	b->t = vdpastate_sim_new(NULL);
+	b->sim_t = vdpastate_sim_new(NULL);
+	ck_assert_ptr_nonnull(b->sim_t);
+	b->sim = vdpastate_sim_from_transport(b->sim_t);
+	b->t = passthru ? vdpastate_transport_new(&passthru_ops,
+						  sizeof(passthru_ops), b->sim_t)
+			: b->sim_t;
 	ck_assert_ptr_nonnull(b->t);
-	b->sim = vdpastate_sim_from_transport(b->t);
 	b->dev = vdpastate_dev_open(b->t, NULL);
 	ck_assert_ptr_nonnull(b->dev);
 	ck_assert_int_eq(vdpastate_transport_get_device_features(b->t, &offered), 0);
@@ -123,6 +133,11 @@ static void box_new(struct box *b, uint8_t *ram)
 	ck_assert_ptr_nonnull(b->bitmap);
 }
 
+static void box_new(struct box *b, uint8_t *ram)
+{
+	box_new_on(b, ram, false);
+}
+
 /* The guest driver's rings (fresh, or as the RAM copy left them). */
 static void guest_rings(struct box *b, bool fresh)
 {
@@ -146,7 +161,9 @@ static void box_free(struct box *b)
 	unsigned int i;
 
 	vdpastate_dev_free(b->dev);
-	vdpastate_transport_free(b->t);
+	if (b->t != b->sim_t)
+		vdpastate_transport_free(b->t);
+	vdpastate_transport_free(b->sim_t);
 	for (i = 0; i < NQ; i++) {
 		struct gq *q = &b->q[i];
 
@@ -314,6 +331,24 @@ static void shadowed_source(struct box *b, uint8_t *ram, uint8_t *ram2,
 	traffic(b, frames);
 }
 
+/* Direct: 8 receive buffers posted, 40 frames; then every queue shadowed
+ * by a switch, so the SVQs start at guest ring position 40. */
+static void switched_source(struct box *b, uint8_t *ram)
+{
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new(b, ram);
+	guest_rings(b, true);
+	ck_assert_int_eq(vdpastate_dev_start(b->dev, b->features), 0);
+	post_rx(b, 8);
+	traffic(b, 40);
+	for (i = 0; i < NQ; i++)
+		shadow_on(b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b->dev), 0);
+}
+
 START_TEST(switch_on_and_off)
 {
 	uint8_t *ram = aligned_alloc(4096, GSIZE);
@@ -321,19 +356,8 @@ START_TEST(switch_on_and_off)
 	struct box b;
 	unsigned int i;
 
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, GSIZE);
-	box_new(&b, ram);
-	guest_rings(&b, true);
-	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
-	/* Direct: 8 receive buffers posted, 40 frames through. */
-	post_rx(&b, 8);
-	traffic(&b, 40);
-
 	/* On: the 8 posted receive buffers stay usable, nothing is lost. */
-	for (i = 0; i < NQ; i++)
-		shadow_on(&b, i);
-	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
+	switched_source(&b, ram);
 	ck_assert_int_eq(vdpastate_svq_error(b.q[0].svq), 0);
 	b.rx_heads = 0;
 	traffic(&b, 40);
@@ -414,6 +438,45 @@ START_TEST(save_while_shadowed)
 }
 END_TEST
 
+/*
+ * A migration abandoned after a save, the SVQs (started at a position
+ * other than 0 by a switch) then restarted by a switch: each guest ring
+ * continues where its SVQ stopped, not at the shadow ring's base.
+ */
+START_TEST(switch_after_save)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct box b;
+	unsigned int i;
+
+	switched_source(&b, ram);
+	traffic(&b, 10);
+	ck_assert_msg(vdpastate_dev_save(b.dev, blob) == 0, "%s",
+		      vdpastate_last_error());
+	/* Abandoned: the SVQs run again through a switch. */
+	ck_assert_msg(vdpastate_dev_switch(b.dev) == 0, "%s",
+		      vdpastate_last_error());
+	for (i = 0; i < NQ; i++) {
+		uint16_t la, ui;
+
+		ck_assert_int_eq(vdpastate_svq_get_state(b.q[i].svq, &la, &ui), 0);
+		ck_assert_uint_eq(ui, 50);
+	}
+	traffic(&b, 10);
+	ck_assert_uint_eq(b.got, 60);
+	vdpastate_blob_free(blob);
+	for (i = 0; i < NQ; i++)
+		shadow_off(&b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
+	for (i = 0; i < NQ; i++)
+		shadow_free(&b, i);
+	traffic(&b, 5);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
 /* The vring record entry of queue idx in a saved blob: base and flags. */
 static void vring_rec(const struct vdpastate_blob *blob, uint16_t idx,
 		      uint16_t *base, uint16_t *flags)
@@ -447,6 +510,15 @@ static void vring_rec(const struct vdpastate_blob *blob, uint16_t idx,
 	ck_abort_msg("no vring record for queue %u", idx);
 }
 
+static char warned[512];
+
+static void keep_warning(enum vdpastate_log_level l, const char *m, void *u)
+{
+	(void)u;
+	if (l == VDPASTATE_LOG_WARN && strstr(m, "broken"))
+		snprintf(warned, sizeof(warned), "%s", m);
+}
+
 /*
  * A guest breaks its shadowed TX ring.  _i 0: save goes on, the broken
  * queue saved where it stopped and marked broken, and the destination
@@ -475,17 +547,32 @@ START_TEST(broken_queue)
 				 sizeof(one));
 	}
 	ck_assert_int_lt(vdpastate_svq_poll(src.q[1].svq), 0);
+	/* The warning names the queue. */
+	warned[0] = 0;
+	vdpastate_set_log(keep_warning, NULL, VDPASTATE_LOG_WARN);
 	if (_i == 1) {
 		ck_assert_msg(vdpastate_dev_switch(src.dev) == 0, "%s",
 			      vdpastate_last_error());
+		vdpastate_set_log(NULL, NULL, VDPASTATE_LOG_ERROR);
+		ck_assert_msg(strstr(warned, "switch: data queue 1 is broken"), "%s",
+			      warned);
 		ck_assert_int_eq(vdpastate_transport_get_status(src.t, &status), 0);
 		ck_assert(status & VDPASTATE_STATUS_DRIVER_OK);
 		ck_assert_msg(vdpastate_dev_send(src.dev, c) == 0, "%s",
 			      vdpastate_last_error());
+		/* Still broken, still where it stopped, for the next save. */
+		ck_assert_msg(vdpastate_dev_save(src.dev, blob) == 0, "%s",
+			      vdpastate_last_error());
+		vring_rec(blob, 1, &base, &flags);
+		ck_assert_uint_eq(base, 20);
+		ck_assert_uint_eq(flags, 1 | 4);
 		goto out;
 	}
 	ck_assert_msg(vdpastate_dev_save(src.dev, blob) == 0, "%s",
 		      vdpastate_last_error());
+	vdpastate_set_log(NULL, NULL, VDPASTATE_LOG_ERROR);
+	ck_assert_msg(strstr(warned, "save: data queue 1 is broken") &&
+		      strstr(warned, "position 20"), "%s", warned);
 	vring_rec(blob, 1, &base, &flags);
 	ck_assert_uint_eq(base, 20); /* where the guest's TX ring stopped */
 	ck_assert_uint_eq(flags, 1 | 4);
@@ -520,6 +607,46 @@ out:
 	box_free(&src);
 	free(ram);
 	free(ram2);
+}
+END_TEST
+
+/*
+ * A device without SUSPEND whose data queues are all shadowed: save goes
+ * ahead, the positions coming from the SVQs, and a second save finds
+ * them where the first stopped the SVQs.
+ */
+START_TEST(save_without_suspend)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob[2] = { vdpastate_blob_new(),
+					   vdpastate_blob_new() };
+	uint16_t base, flags;
+	struct box b;
+	unsigned int i, k;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new_on(&b, ram, true);
+	guest_rings(&b, true);
+	for (i = 0; i < NQ; i++)
+		shadow_on(&b, i);
+	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
+	post_rx(&b, 8);
+	traffic(&b, 20);
+	for (k = 0; k < 2; k++) {
+		ck_assert_msg(vdpastate_dev_save(b.dev, blob[k]) == 0, "%s",
+			      vdpastate_last_error());
+		for (i = 0; i < NQ; i++) {
+			vring_rec(blob[k], (uint16_t)i, &base, &flags);
+			ck_assert_uint_eq(base, 20);
+			ck_assert_uint_eq(flags, 1);
+		}
+		vdpastate_blob_free(blob[k]);
+	}
+	for (i = 0; i < NQ; i++)
+		shadow_free(&b, i);
+	box_free(&b);
+	free(ram);
 }
 END_TEST
 
@@ -562,6 +689,8 @@ Suite *devsvq_suite(void)
 	tcase_add_test(tc, switch_on_and_off);
 	tcase_add_test(tc, save_while_shadowed);
 	tcase_add_loop_test(tc, broken_queue, 0, 2);
+	tcase_add_test(tc, switch_after_save);
+	tcase_add_test(tc, save_without_suspend);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -18,6 +19,7 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "fake_transport.h"
 #include "ring.h"
 #include "suites.h"
 #include "tests_rand.h"
@@ -665,6 +667,144 @@ START_TEST(timeout)
 END_TEST
 
 /*
+ * The VMM sets the guest ring again while a guest command is late on the
+ * device.  _i 0: the same ring at the same position (a new memory table):
+ * the command is still the guest's, never sent twice, answered when the
+ * device answers.  _i 1: the ring removed, then a fresh one set (the
+ * guest reset its control queue): the old answer reaches no guest, and
+ * the next command that is late waits for its own answer.
+ */
+START_TEST(set_again_while_late)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_timeout_ms = 20);
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_rx_promisc(true);
+	struct vdpastate_cvq_cmd *c2 = vdpastate_cvq_cmd_vlan_add(9);
+	struct vdpastate_dev_guest_cvq cfg;
+	struct side s;
+	uint64_t cmds;
+	int h;
+
+	side_new(&s, &d);
+	cmds = sim_commands(&s);
+	ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+	h = guest_post(&s.g, c);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+	if (_i == 0) {
+		cfg = guest_cfg(&s.g);
+		ck_assert_int_eq(vdpastate_dev_guest_cvq_state(s.dev,
+							       &cfg.last_avail_idx,
+							       &cfg.used_idx),
+				 0);
+		ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &cfg), 0);
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+		ck_assert_uint_eq(sim_commands(&s) - cmds, 1);
+	} else {
+		struct vdpastate_cvq_cmd *v = vdpastate_cvq_cmd_vlan_add(11);
+
+		ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, NULL), 0);
+		guest_fini(&s.g);
+		guest_init(&s.g, test_features(&s));
+		cfg = guest_cfg(&s.g);
+		ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &cfg), 0);
+		/* The VMM's send collects the old answer. */
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+		ck_assert_int_eq(vdpastate_dev_send(s.dev, v), 0);
+		vdpastate_cvq_cmd_free(v);
+		ck_assert(!guest_has_used(&s.g));
+		/* A new guest command, late too: it gets its own answer. */
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, true), 0);
+		h = guest_post(&s.g, c2);
+		guest_kick(&s.g);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), -ETIMEDOUT);
+		ck_assert(!guest_has_used(&s.g));
+		ck_assert_int_eq(vdpastate_sim_cvq_hang(s.sim, false), 0);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+		ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+		ck_assert_int_eq(vdpastate_netstate_vlan(vdpastate_dev_netstate(s.dev),
+							 9), 1);
+		ck_assert_uint_eq(sim_commands(&s) - cmds, 3);
+	}
+	ck_assert(!guest_has_used(&s.g));
+	ck_assert(vdpastate_netstate_rx_mode(vdpastate_dev_netstate(s.dev)) &
+		  1u << VDPASTATE_CVQ_RX_PROMISC);
+	assert_dev_equals_sim(&s);
+	vdpastate_cvq_cmd_free(c);
+	vdpastate_cvq_cmd_free(c2);
+	side_free(&s);
+}
+END_TEST
+
+struct odd_device {
+	struct fake_cvq q;
+	int ack;
+};
+
+/* The device's answer in time: from another thread, while the handle
+ * waits for it. */
+static void *odd_answer(void *arg)
+{
+	struct odd_device *o = arg;
+
+	while (fake_cvq_take(&o->q, 1) == -EAGAIN)
+		usleep(100);
+	fake_cvq_answer(&o->q, 0, o->ack);
+	return NULL;
+}
+
+/*
+ * A device that answers neither OK nor ERR (an ack of 0x7f, or no ack
+ * byte): the guest sees VIRTIO_NET_ERR and the tracked state does not
+ * change.  _i 0, 1: in time (a thread plays the device of the fake
+ * transport's control queue); 2, 3: late.
+ */
+START_TEST(odd_answer_is_err)
+{
+	VDPASTATE_OPTS(vdpastate_dev_opts, o, .cvq_timeout_ms = _i < 2 ? 5000 : 20);
+	struct fake_dev *d = fake_dev_new();
+	struct vdpastate_transport *t = vdpastate_transport_new(&fake_ops,
+							      sizeof(fake_ops), d);
+	struct vdpastate_dev *dev = vdpastate_dev_open(t, &o);
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_mq_vq_pairs_set(2);
+	struct vdpastate_dev_guest_cvq cfg;
+	struct odd_device od = { .ack = _i % 2 ? -1 : 0x7f };
+	struct guest g;
+	pthread_t th;
+	int h;
+
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_int_eq(vdpastate_dev_start(dev, FAKE_FEATURES), 0);
+	ck_assert_int_eq(fake_cvq_attach(&od.q, d), 0);
+	guest_init(&g, FAKE_FEATURES);
+	cfg = guest_cfg(&g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(dev, &cfg), 0);
+	h = guest_post(&g, c);
+	guest_kick(&g);
+	if (_i < 2) {
+		ck_assert_int_eq(pthread_create(&th, NULL, odd_answer, &od), 0);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(dev), 1);
+		ck_assert_int_eq(pthread_join(th, NULL), 0);
+	} else {
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(dev), -ETIMEDOUT);
+		ck_assert_int_eq(fake_cvq_take(&od.q, 1), 0);
+		fake_cvq_answer(&od.q, 0, od.ack);
+		ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(dev), 1);
+	}
+	ck_assert_int_eq(guest_ack(&g, h), NET_ERR);
+	ck_assert_uint_eq(vdpastate_netstate_queue_pairs(vdpastate_dev_netstate(dev)),
+			  1);
+	vdpastate_cvq_cmd_free(c);
+	fake_cvq_detach(&od.q);
+	vdpastate_dev_free(dev);
+	vdpastate_transport_free(t);
+	guest_fini(&g);
+}
+END_TEST
+
+/*
  * A guest that keeps posting cannot keep one call looping: at most
  * VDPASTATE_DEV_GUEST_CVQ_BUDGET commands per call, then the kick fd is
  * signalled so the VMM calls again (CVE-2019-3900).
@@ -940,6 +1080,8 @@ Suite *guestcvq_suite(void)
 	tcase_add_test(tc, linux_ethtool_ring_resize);
 	tcase_add_loop_test(tc, timeout, 0, 3);
 	tcase_add_test(tc, budget);
+	tcase_add_loop_test(tc, set_again_while_late, 0, 2);
+	tcase_add_loop_test(tc, odd_answer_is_err, 0, 4);
 	tcase_add_loop_test(tc, broken_guest_ring, 0, 3);
 	tcase_add_loop_test(tc, position_migrates, 0, 2);
 	tcase_add_test(tc, random_sequences);

@@ -613,6 +613,37 @@ START_TEST(prop_diff_applies)
 }
 END_TEST
 
+/*
+ * What a migration must keep: the negotiated features and what the driver
+ * set, not the devices' own configuration (MTU, limits, status).
+ */
+START_TEST(state_diff)
+{
+	struct vdpastate_netstate_config c;
+	struct vdpastate_netstate *a = reset_state(VDS_TEST_FEATURES, 4), *b, *f;
+	struct vdpastate_cvq_cmd *v = vdpastate_cvq_cmd_vlan_add(7);
+
+	vds_test_config(&c, VDS_TEST_FEATURES, 8);
+	c.mtu = 9000;
+	c.status = VDPASTATE_NET_S_LINK_UP;
+	b = vdpastate_netstate_new(&c);
+	ck_assert_ptr_nonnull(b);
+	ck_assert(!vdpastate_netstate_equal(a, b));
+	ck_assert_ptr_null(vdpastate_netstate_state_diff(a, b));
+	/* Features that change no default are still features. */
+	f = reset_state(VDS_TEST_FEATURES & ~FB(NOTF_COAL), 4);
+	ck_assert_str_eq(vdpastate_netstate_state_diff(a, f), "features");
+	ck_assert_int_eq(vdpastate_netstate_apply(b, v), 0);
+	ck_assert_str_eq(vdpastate_netstate_state_diff(a, b), "vlan filter");
+	ck_assert_ptr_null(vdpastate_netstate_state_diff(NULL, NULL));
+	ck_assert_str_eq(vdpastate_netstate_state_diff(a, NULL), "state");
+	vdpastate_cvq_cmd_free(v);
+	vdpastate_netstate_free(a);
+	vdpastate_netstate_free(b);
+	vdpastate_netstate_free(f);
+}
+END_TEST
+
 START_TEST(incompatible)
 {
 	struct vdpastate_netstate *s = reset_state(VDS_TEST_FEATURES, 4);
@@ -666,6 +697,7 @@ Suite *netstate_suite(void)
 	tcase_add_test(tc, vq_get_needs_enabled_queue);
 	tcase_add_test(tc, vq_set_disabled_queue_records_nothing);
 	tcase_add_test(tc, incompatible);
+	tcase_add_test(tc, state_diff);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("property");

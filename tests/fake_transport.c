@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libvdpastate/vring.h>
+
 #include "fake_transport.h"
 
 #define BIT(b) (1ULL << (b))
@@ -450,4 +452,84 @@ struct vdpastate_transport *fake_transport_open(void *arg)
 	if (!t)
 		free(d);
 	return t;
+}
+
+/* ------------------------------------------------------------ cvq device */
+
+/* The fake's IOTLB for the control queue's address space. */
+static int fake_cvq_range(struct vds_as *as, uint64_t addr, uint64_t len,
+			  bool write, struct vds_seg *segs, unsigned int max)
+{
+	struct fake_cvq *c = (struct fake_cvq *)as;
+	unsigned int i;
+
+	for (i = 0; i < c->d->nmaps; i++) {
+		const struct fake_map *m = &c->d->map[i];
+
+		if (m->asid != c->asid || addr < m->iova ||
+		    addr + len > m->iova + m->size)
+			continue;
+		if (write && !(m->perm & VDPASTATE_DMA_WRITE))
+			return -EROFS;
+		if (!len)
+			return 0;
+		if (!max)
+			return -ENOBUFS;
+		vds_seg_set(segs, addr, addr,
+			    (uintptr_t)m->hva + (uintptr_t)(addr - m->iova), len,
+			    write);
+		return 1;
+	}
+	return -EFAULT;
+}
+
+int fake_cvq_attach(struct fake_cvq *c, struct fake_dev *d)
+{
+	const struct fake_vq *q = &d->vq[FAKE_VQS - 1];
+	void *desc, *avail, *used;
+
+	memset(c, 0, sizeof(*c));
+	c->as.range = fake_cvq_range;
+	c->d = d;
+	c->asid = d->group_asid[1]; /* the control queue's group */
+	desc = vds_as_contig(&c->as, q->desc, vdpastate_vring_desc_size(q->num),
+			     false);
+	avail = vds_as_contig(&c->as, q->avail,
+			      vdpastate_vring_avail_size(q->num, false), false);
+	used = vds_as_contig(&c->as, q->used,
+			     vdpastate_vring_used_size(q->num, false), true);
+	if (!desc || !avail || !used)
+		return -EFAULT;
+	return vds_vdev_init(&c->vd, (uint16_t)q->num, d->drv_features, &c->as,
+			     desc, avail, used);
+}
+
+void fake_cvq_detach(struct fake_cvq *c)
+{
+	vds_vdev_fini(&c->vd);
+}
+
+int fake_cvq_take(struct fake_cvq *c, unsigned int n)
+{
+	unsigned int k;
+	uint64_t wlen;
+
+	if (n > FAKE_CVQ_TAKE || vds_vdev_avail(&c->vd) != (int)n)
+		return -EAGAIN;
+	for (k = 0; k < n; k++) {
+		if (vds_vdev_peek_head(&c->vd, &c->head[k]) ||
+		    vds_vdev_chain(&c->vd, c->head[k], c->seg[k], 2, &wlen) != 2)
+			return -EPROTO;
+		vds_vdev_pop(&c->vd);
+	}
+	return 0;
+}
+
+void fake_cvq_answer(struct fake_cvq *c, unsigned int k, int ack)
+{
+	uint8_t a = (uint8_t)ack;
+
+	vds_vdev_push_used(&c->vd, c->head[k],
+			   ack < 0 ? 0 : vds_segs_scatter(c->seg[k], 2, &a, 1));
+	vds_vdev_publish_used(&c->vd);
 }

@@ -12,6 +12,7 @@
 
 #include <libvdpastate/transport.h>
 
+#include "ring.h"
 #include "transport_conformance.h"
 
 #define FAKE_DEVICE_ID 1u /* virtio-net */
@@ -60,6 +61,29 @@ extern const struct vdpastate_transport_ops fake_ops;
 
 /* A fresh fake device in reset state; NULL on ENOMEM. */
 struct fake_dev *fake_dev_new(void);
+
+/*
+ * The fake's control queue run by a test as its device, once a handle
+ * has set it up: chains taken in the ring's order, answered in any order.
+ */
+#define FAKE_CVQ_TAKE 4
+struct fake_cvq {
+	struct vds_as as; /* first: the ring code's address space */
+	struct fake_dev *d;
+	uint32_t asid;
+	struct vds_vdev vd;
+	struct vds_seg seg[FAKE_CVQ_TAKE][2];
+	uint16_t head[FAKE_CVQ_TAKE];
+};
+
+/* The device half on the control queue's ring; 0 or a negative errno. */
+int fake_cvq_attach(struct fake_cvq *c, struct fake_dev *d);
+void fake_cvq_detach(struct fake_cvq *c);
+/* Take the n (<= FAKE_CVQ_TAKE) chains waiting, each a command and an ack
+ * slot; 0, or -EAGAIN when not exactly n are waiting, or -EPROTO. */
+int fake_cvq_take(struct fake_cvq *c, unsigned int n);
+/* Answer taken chain k with ack (< 0: used, but no byte written). */
+void fake_cvq_answer(struct fake_cvq *c, unsigned int k, int ack);
 
 /* A custom transport over a fresh fake device (arg: unsigned int *closed,
  * may be NULL).  Conformance factory. */

@@ -148,8 +148,10 @@ struct vdpastate_dev_guest_cvq {
 	uint64_t guest_features;
 };
 
-/* Set (or with NULL remove) the guest's control queue.  0, -EINVAL,
- * -EFAULT (a ring area not in guest memory), -ENOMEM. */
+/* Set (or with NULL remove) the guest's control queue.  A guest command
+ * late on the device stays the guest's only when the same ring is set at
+ * the same last_avail_idx.  0, -EINVAL, -EFAULT (a ring area not in guest
+ * memory), -ENOMEM. */
 VDPASTATE_API int
 vdpastate_dev_set_guest_cvq(struct vdpastate_dev *dev,
 			    const struct vdpastate_dev_guest_cvq *gc);
