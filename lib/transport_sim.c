@@ -1073,6 +1073,16 @@ static int sim_get_vring_base(void *ctx, uint32_t idx, uint32_t *base)
 		OP_RETURN(s, err);
 	*base = s->vq[idx].live ? s->vq[idx].dev.last_avail : s->vq[idx].base;
 	rec_vq(s, VDS_SIM_EV_GET_BASE, idx, *base);
+	/*
+	 * A running queue's base is no position it stays at: vdpa_sim reads
+	 * vringh's last_avail_idx while its worker goes on consuming, and
+	 * hardware (mlx5_vdpa) queries a live queue object.  This device
+	 * runs only when polled, so it runs now, as if it had gone on while
+	 * the caller held the value: what it takes is what the value
+	 * misses.  Only a suspended device or a disabled queue stays put.
+	 */
+	if (vq_running(s, idx))
+		process_all(s);
 	OP_RETURN(s, 0);
 }
 
