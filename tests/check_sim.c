@@ -1031,6 +1031,40 @@ START_TEST(running_base_is_stale)
 }
 END_TEST
 
+/*
+ * A queue reaches memory only through its group's address space.  The
+ * control queue (group 1, in space 1): _i 0, guest memory gone from
+ * space 0: it still answers, the transmit queue breaks; _i 1, gone from
+ * space 1: the transmit queue still loops, the control queue breaks;
+ * _i 2, its group back in space 0, where its ring is not mapped: it
+ * breaks, the transmit queue loops.
+ */
+START_TEST(queue_through_its_group_as)
+{
+	struct h *h = h_new(1, false);
+	uint8_t f[128], st;
+
+	post_rx(h, 0, 4);
+	if (_i < 2)
+		ck_assert_int_eq(TCALL(h, dma_unmap, (uint32_t)_i, h->g_iova, GMEM),
+				 0);
+	else
+		ck_assert_int_eq(TCALL(h, set_group_asid, 1, 0), 0);
+	ck_assert_int_eq(cvq(h, vdpastate_cvq_cmd_rx_promisc(true)),
+			 _i == 0 ? 0 : -1);
+	if (_i == 0) {
+		send_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 1));
+		ck_assert(!h_wait(h, 1, 1));
+	} else {
+		ck_assert(loop_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 1)));
+	}
+	ck_assert_int_eq(TCALL(h, get_status, &st), 0);
+	ck_assert_int_ne(st & VDPASTATE_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(stats(h).queue_errors, 1);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(iotlb_rules)
 {
 	VDPASTATE_OPTS(vdpastate_sim_opts, o);
@@ -1320,6 +1354,7 @@ Suite *sim_suite(void)
 	tcase_add_loop_test(tc, suspend_resume_vring_base, 0, 2);
 	tcase_add_test(tc, vring_base_roundtrip);
 	tcase_add_test(tc, running_base_is_stale);
+	tcase_add_loop_test(tc, queue_through_its_group_as, 0, 3);
 	tcase_add_test(tc, iotlb_rules);
 	tcase_add_test(tc, iotlb_perm_enforced);
 	tcase_add_test(tc, status_and_features);
