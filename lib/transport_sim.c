@@ -710,6 +710,19 @@ again:
 	return done;
 }
 
+/*
+ * Run queue idx on its own: the control queue, or a transmit queue of a
+ * pair in use.  A receive queue takes buffers only for what a transmit
+ * queue sends it, so it has nothing to do on its own.
+ */
+static void run_vq(struct vdpastate_sim *s, unsigned int idx)
+{
+	if (idx == cvq_index(s))
+		process_cvq(s);
+	else if (idx % 2 && idx / 2 < vdpastate_netstate_active_pairs(s->ns))
+		process_tx(s, idx);
+}
+
 /* Process every queue that may run; the lock is held. */
 static int process_all(struct vdpastate_sim *s)
 {
@@ -1077,12 +1090,14 @@ static int sim_get_vring_base(void *ctx, uint32_t idx, uint32_t *base)
 	 * A running queue's base is no position it stays at: vdpa_sim reads
 	 * vringh's last_avail_idx while its worker goes on consuming, and
 	 * hardware (mlx5_vdpa) queries a live queue object.  This device
-	 * runs only when polled, so it runs now, as if it had gone on while
-	 * the caller held the value: what it takes is what the value
-	 * misses.  Only a suspended device or a disabled queue stays put.
+	 * runs only when polled, so the queue runs now, as if it had gone on
+	 * while the caller held the value: what it takes is what the value
+	 * misses.  Only that queue: had the read of one queue run them all,
+	 * the next queue read would be exact.  Only a suspended device or a
+	 * disabled queue stays put.
 	 */
 	if (vq_running(s, idx))
-		process_all(s);
+		run_vq(s, idx);
 	OP_RETURN(s, 0);
 }
 
