@@ -31,6 +31,7 @@
 #include "bytes.h"
 #include "internal.h"
 #include "ring.h"
+#include "sim_int.h"
 #include "transport_int.h"
 
 #define FB(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
@@ -139,6 +140,10 @@ struct vdpastate_sim {
 	pthread_t thread;
 	bool thread_on, stop;
 	int epfd, wakefd;
+	/* the record of lib/sim_int.h */
+	bool rec_on, rec_lost;
+	struct vds_sim_event *rec;
+	size_t nrec, rec_cap;
 };
 
 /* ------------------------------------------------------------ IOTLB */
@@ -251,6 +256,40 @@ static struct sim_as *vq_as(struct vdpastate_sim *s, unsigned int idx)
 {
 	return &s->as[s->group_asid[idx == cvq_index(s) ? SIM_GROUP_CVQ
 							     : SIM_GROUP_DATA]];
+}
+
+/* What a running device does with a queue: it may take buffers any time. */
+static bool vq_running(const struct vdpastate_sim *s, unsigned int idx)
+{
+	return s->vq[idx].enabled && (s->status & VDPASTATE_STATUS_DRIVER_OK) &&
+	       !s->suspended;
+}
+
+static void rec(struct vdpastate_sim *s, struct vds_sim_event e)
+{
+	if (!s->rec_on || s->rec_lost)
+		return;
+	if (s->nrec == s->rec_cap) {
+		size_t cap = s->rec_cap ? 2 * s->rec_cap : 256;
+		struct vds_sim_event *r = realloc(s->rec, cap * sizeof(*r));
+
+		if (!r) {
+			s->rec_lost = true;
+			return;
+		}
+		s->rec = r;
+		s->rec_cap = cap;
+	}
+	s->rec[s->nrec++] = e;
+}
+
+/* An operation on queue idx, recorded as the queue was before it. */
+static void rec_vq(struct vdpastate_sim *s, enum vds_sim_ev kind,
+		   unsigned int idx, uint32_t a)
+{
+	rec(s, (struct vds_sim_event){ .kind = kind, .q = idx, .a = a,
+				       .cvq = idx == cvq_index(s),
+				       .running = vq_running(s, idx) });
 }
 
 static size_t hdr_len(const struct vdpastate_sim *s)
@@ -658,6 +697,12 @@ again:
 		vds_vdev_push_used(&q->dev, head,
 				   vds_segs_scatter(s->segs, segs, out, n));
 		vq_publish(q);
+		rec(s, (struct vds_sim_event){
+			       .kind = VDS_SIM_EV_CVQ, .q = idx, .cvq = true,
+			       .running = true, .b = out[0],
+			       .a = got >= 2 ? (uint32_t)s->cvqbuf[0] << 8 |
+						       s->cvqbuf[1]
+					     : UINT32_MAX });
 		s->st.cvq_commands++;
 		if (out[0] == NET_OK)
 			s->st.cvq_ok++;
@@ -668,6 +713,19 @@ again:
 	if (!q->broken && vds_vdev_enable_kicks(&q->dev))
 		goto again;
 	return done;
+}
+
+/*
+ * Run queue idx on its own: the control queue, or a transmit queue of a
+ * pair in use.  A receive queue takes buffers only for what a transmit
+ * queue sends it, so it has nothing to do on its own.
+ */
+static void run_vq(struct vdpastate_sim *s, unsigned int idx)
+{
+	if (idx == cvq_index(s))
+		process_cvq(s);
+	else if (idx % 2 && idx / 2 < vdpastate_netstate_active_pairs(s->ns))
+		process_tx(s, idx);
 }
 
 /* Process every queue that may run; the lock is held. */
@@ -791,6 +849,8 @@ static int sim_set_driver_features(void *ctx, uint64_t features)
 		OP_RETURN(s, vds_fail(-EBUSY, "sim: set_driver_features after "
 				      "FEATURES_OK"));
 	s->driver_features = features;
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_FEATURES,
+				       .v = features });
 	OP_RETURN(s, 0);
 }
 
@@ -810,6 +870,8 @@ static int sim_set_backend_features(void *ctx, uint64_t features)
 				      (unsigned long long)features,
 				      (unsigned long long)SIM_BACKEND_FEATURES));
 	s->backend_features = features;
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_BACKEND,
+				       .v = features });
 	OP_RETURN(s, 0);
 }
 
@@ -910,6 +972,7 @@ static int sim_set_status(void *ctx, uint8_t status)
 	old = s->status;
 	if (status == 0) {
 		sim_reset(s);
+		rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_STATUS });
 		OP_RETURN(s, 0);
 	}
 	if (old & ~status & ~VDPASTATE_STATUS_NEEDS_RESET)
@@ -925,6 +988,8 @@ static int sim_set_status(void *ctx, uint8_t status)
 				     VDPASTATE_STATUS_DRIVER_OK);
 	}
 	s->status = (uint8_t)(status | (old & VDPASTATE_STATUS_NEEDS_RESET));
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_STATUS, .a = status,
+				       .b = s->status });
 	if ((status & VDPASTATE_STATUS_DRIVER_OK) &&
 	    !(old & VDPASTATE_STATUS_DRIVER_OK))
 		wake_thread(s);
@@ -948,8 +1013,7 @@ static int sim_get_vring_num_max(void *ctx, uint16_t *num)
 /* Ring layout may change only while the queue does not run. */
 static int check_idle(const struct vdpastate_sim *s, uint32_t idx, const char *op)
 {
-	if (s->vq[idx].enabled && (s->status & VDPASTATE_STATUS_DRIVER_OK) &&
-	    !s->suspended)
+	if (vq_running(s, idx))
 		return vds_fail(-EBUSY, "sim: %s: queue %u is running", op, idx);
 	return 0;
 }
@@ -967,6 +1031,7 @@ static int sim_set_vring_num(void *ctx, uint32_t idx, uint32_t num)
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_vring_num: queue %u: %u is "
 				      "not a power of two in 1..%u", idx, num,
 				      s->max_ring));
+	rec_vq(s, VDS_SIM_EV_VRING_NUM, idx, num);
 	vq_unlive(&s->vq[idx]);
 	s->vq[idx].num = num;
 	OP_RETURN(s, 0);
@@ -985,6 +1050,8 @@ static int sim_set_vring_addr(void *ctx, uint32_t idx, uint64_t desc,
 	    used % VDPASTATE_VRING_USED_ALIGN)
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_vring_addr: queue %u: "
 				      "misaligned area", idx));
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_VRING_ADDR, .q = idx,
+				       .cvq = idx == cvq_index(s), .v = desc });
 	vq_unlive(&s->vq[idx]);
 	s->vq[idx].desc = desc;
 	s->vq[idx].avail = avail;
@@ -1004,6 +1071,7 @@ static int sim_set_vring_base(void *ctx, uint32_t idx, uint32_t base)
 	if (base > UINT16_MAX)
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_vring_base: queue %u: base "
 				      "%u above 65535", idx, base));
+	rec_vq(s, VDS_SIM_EV_SET_BASE, idx, base);
 	q = &s->vq[idx];
 	q->base = (uint16_t)base;
 	if (q->live) {
@@ -1022,6 +1090,19 @@ static int sim_get_vring_base(void *ctx, uint32_t idx, uint32_t *base)
 	if ((err = check_vq(s, idx, "get_vring_base")))
 		OP_RETURN(s, err);
 	*base = s->vq[idx].live ? s->vq[idx].dev.last_avail : s->vq[idx].base;
+	rec_vq(s, VDS_SIM_EV_GET_BASE, idx, *base);
+	/*
+	 * A running queue's base is no position it stays at: vdpa_sim reads
+	 * vringh's last_avail_idx while its worker goes on consuming, and
+	 * hardware (mlx5_vdpa) queries a live queue object.  This device
+	 * runs only when polled, so the queue runs now, as if it had gone on
+	 * while the caller held the value: what it takes is what the value
+	 * misses.  Only that queue: had the read of one queue run them all,
+	 * the next queue read would be exact.  Only a suspended device or a
+	 * disabled queue stays put.
+	 */
+	if (vq_running(s, idx))
+		run_vq(s, idx);
 	OP_RETURN(s, 0);
 }
 
@@ -1034,6 +1115,7 @@ static int sim_set_vring_kick(void *ctx, uint32_t idx, int fd)
 		OP_RETURN(s, err);
 	if (fd < -1)
 		OP_RETURN(s, vds_fail(-EBADF, "sim: set_vring_kick: fd %d", fd));
+	rec_vq(s, VDS_SIM_EV_KICK, idx, (uint32_t)fd);
 	epoll_swap(s, s->vq[idx].kick_fd, fd, idx);
 	s->vq[idx].kick_fd = fd;
 	OP_RETURN(s, 0);
@@ -1048,6 +1130,7 @@ static int sim_set_vring_call(void *ctx, uint32_t idx, int fd)
 		OP_RETURN(s, err);
 	if (fd < -1)
 		OP_RETURN(s, vds_fail(-EBADF, "sim: set_vring_call: fd %d", fd));
+	rec_vq(s, VDS_SIM_EV_CALL, idx, (uint32_t)fd);
 	s->vq[idx].call_fd = fd;
 	OP_RETURN(s, 0);
 }
@@ -1059,6 +1142,7 @@ static int sim_set_vring_enable(void *ctx, uint32_t idx, bool enable)
 	OP_ENTER(s, ctx, "set_vring_enable");
 	if ((err = check_vq(s, idx, "set_vring_enable")))
 		OP_RETURN(s, err);
+	rec_vq(s, VDS_SIM_EV_ENABLE, idx, enable);
 	s->vq[idx].enabled = enable;
 	if (enable)
 		wake_thread(s);
@@ -1097,6 +1181,8 @@ static int sim_set_group_asid(void *ctx, uint32_t group, uint32_t asid)
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_group_asid: group %u asid "
 				      "%u (groups %u, address spaces %u)", group,
 				      asid, SIM_NGROUPS, SIM_NAS));
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_GROUP_ASID, .a = group,
+				       .b = asid });
 	s->group_asid[group] = asid;
 	s->map_gen++;
 	OP_RETURN(s, 0);
@@ -1122,6 +1208,8 @@ static int sim_dma_map(void *ctx, uint32_t asid, uint64_t iova, uint64_t size,
 				      (unsigned long long)size));
 	if (err)
 		OP_RETURN(s, vds_fail(err, "sim: dma_map: out of memory"));
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_MAP, .a = asid,
+				       .v = iova, .w = size });
 	s->map_gen++;
 	OP_RETURN(s, 0);
 }
@@ -1139,6 +1227,8 @@ static int sim_dma_unmap(void *ctx, uint32_t asid, uint64_t iova, uint64_t size)
 				      "+0x%llx]: not exactly one mapping", asid,
 				      (unsigned long long)iova,
 				      (unsigned long long)size));
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_UNMAP, .a = asid,
+				       .v = iova, .w = size });
 	/* Rings must not keep pointers into what was unmapped. */
 	s->map_gen++;
 	OP_RETURN(s, 0);
@@ -1177,6 +1267,7 @@ static int sim_get_iova_range(void *ctx, uint64_t *first, uint64_t *last)
 static int sim_suspend(void *ctx)
 {
 	OP_ENTER(s, ctx, "suspend");
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_SUSPEND });
 	s->suspended = true;
 	OP_RETURN(s, 0);
 }
@@ -1184,6 +1275,7 @@ static int sim_suspend(void *ctx)
 static int sim_resume(void *ctx)
 {
 	OP_ENTER(s, ctx, "resume");
+	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_RESUME });
 	s->suspended = false;
 	wake_thread(s); /* look for what arrived meanwhile */
 	OP_RETURN(s, 0);
@@ -1215,6 +1307,7 @@ static void sim_destroy(struct vdpastate_sim *s)
 	free(s->segs);
 	free(s->frame);
 	free(s->cvqbuf);
+	free(s->rec);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -1515,4 +1608,43 @@ VDPASTATE_API int vdpastate_sim_get_stats(struct vdpastate_sim *sim,
 	pthread_mutex_unlock(&sim->lock);
 	st.sz = sizeof(st);
 	return vds_out_copy(out, &st, sizeof(st), "vdpastate_sim_stats");
+}
+
+/* ------------------------------------------------------------ record */
+
+void vds_sim_record(struct vdpastate_sim *s, bool on)
+{
+	pthread_mutex_lock(&s->lock);
+	s->rec_on = on;
+	s->rec_lost = false;
+	s->nrec = 0;
+	if (!on) {
+		free(s->rec);
+		s->rec = NULL;
+		s->rec_cap = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int vds_sim_events(struct vdpastate_sim *s, struct vds_sim_event **out,
+		   size_t *n)
+{
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if (s->rec_lost) {
+		err = vds_fail(-ENOMEM, "sim: out of memory while recording");
+	} else if (s->nrec) {
+		*out = malloc(s->nrec * sizeof(**out));
+		if (*out) {
+			memcpy(*out, s->rec, s->nrec * sizeof(**out));
+			*n = s->nrec;
+		} else {
+			err = vds_fail(-ENOMEM, "sim: out of memory");
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }

@@ -23,6 +23,7 @@ int main(void)
 		dev_suite,
 		guestcvq_suite,
 		devsvq_suite,
+		order_suite,
 		mgmt_suite,
 	};
 	SRunner *sr = srunner_create(NULL);

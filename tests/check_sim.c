@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "ring.h"
+#include "sim_int.h"
 #include "suites.h"
 #include "transport_conformance.h"
 #include "tests_rand.h"
@@ -1013,6 +1014,87 @@ START_TEST(vring_base_roundtrip)
 }
 END_TEST
 
+/*
+ * The base of a running queue is where it stood when read, and the device
+ * goes on at once, as vdpa_sim's worker and hardware do: the value is
+ * stale by the time the caller has it.  Suspended, it is where the queue
+ * stays.  The record says which reads were of a running queue.
+ */
+START_TEST(running_base_is_stale)
+{
+	struct h *h = h_new(1, false);
+	struct vds_sim_event *e;
+	const bool stale[3] = { true, true, false };
+	uint8_t f[128];
+	uint32_t base;
+	size_t n, i, k = 0;
+
+	vds_sim_record(h->sim, true);
+	post_rx(h, 0, 8);
+	send_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 1));
+	send_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 2));
+	ck_assert_uint_eq(stats(h).tx_frames, 0);
+	ck_assert_int_eq(TCALL(h, get_vring_base, 1, &base), 0);
+	ck_assert_uint_eq(base, 0);
+	ck_assert_uint_eq(stats(h).tx_frames, 2); /* taken meanwhile */
+	ck_assert_int_eq(TCALL(h, get_vring_base, 1, &base), 0);
+	ck_assert_uint_eq(base, 2);
+	ck_assert_int_eq(TCALL0(h, suspend), 0);
+	send_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 3));
+	ck_assert_int_eq(TCALL(h, get_vring_base, 1, &base), 0);
+	ck_assert_uint_eq(base, 2);
+	h_round(h);
+	ck_assert_uint_eq(stats(h).tx_frames, 2);
+	ck_assert_int_eq(vds_sim_events(h->sim, &e, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (e[i].kind != VDS_SIM_EV_GET_BASE)
+			continue;
+		ck_assert_uint_lt(k, 3);
+		ck_assert_uint_eq(e[i].q, 1);
+		ck_assert(!e[i].cvq);
+		ck_assert_msg(e[i].running == stale[k], "read %zu", k);
+		k++;
+	}
+	ck_assert_uint_eq(k, 3);
+	free(e);
+	h_free(h);
+}
+END_TEST
+
+/*
+ * A queue reaches memory only through its group's address space.  The
+ * control queue (group 1, in space 1): _i 0, guest memory gone from
+ * space 0: it still answers, the transmit queue breaks; _i 1, gone from
+ * space 1: the transmit queue still loops, the control queue breaks;
+ * _i 2, its group back in space 0, where its ring is not mapped: it
+ * breaks, the transmit queue loops.
+ */
+START_TEST(queue_through_its_group_as)
+{
+	struct h *h = h_new(1, false);
+	uint8_t f[128], st;
+
+	post_rx(h, 0, 4);
+	if (_i < 2)
+		ck_assert_int_eq(TCALL(h, dma_unmap, (uint32_t)_i, h->g_iova, GMEM),
+				 0);
+	else
+		ck_assert_int_eq(TCALL(h, set_group_asid, 1, 0), 0);
+	ck_assert_int_eq(cvq(h, vdpastate_cvq_cmd_rx_promisc(true)),
+			 _i == 0 ? 0 : -1);
+	if (_i == 0) {
+		send_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 1));
+		ck_assert(!h_wait(h, 1, 1));
+	} else {
+		ck_assert(loop_frame(h, 0, f, mkframe(f, DEV_MAC, -1, 1)));
+	}
+	ck_assert_int_eq(TCALL(h, get_status, &st), 0);
+	ck_assert_int_ne(st & VDPASTATE_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(stats(h).queue_errors, 1);
+	h_free(h);
+}
+END_TEST
+
 START_TEST(iotlb_rules)
 {
 	VDPASTATE_OPTS(vdpastate_sim_opts, o);
@@ -1302,6 +1384,8 @@ Suite *sim_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, suspend_resume_vring_base, 0, 2);
 	tcase_add_test(tc, vring_base_roundtrip);
+	tcase_add_test(tc, running_base_is_stale);
+	tcase_add_loop_test(tc, queue_through_its_group_as, 0, 3);
 	tcase_add_test(tc, iotlb_rules);
 	tcase_add_test(tc, iotlb_perm_enforced);
 	tcase_add_test(tc, status_and_features);

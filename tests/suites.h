@@ -17,6 +17,7 @@ Suite *sim_suite(void);
 Suite *dev_suite(void);
 Suite *guestcvq_suite(void);
 Suite *devsvq_suite(void);
+Suite *order_suite(void);
 Suite *mgmt_suite(void);
 
 #endif
