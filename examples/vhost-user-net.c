@@ -256,6 +256,8 @@ static int efd(void)
 	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
+static void check_state(void);
+
 /* Start the datapath once every queue the driver uses is ready. */
 static int datapath_try_start(void)
 {
@@ -315,6 +317,7 @@ static int datapath_try_start(void)
 		if ((r = vdpastate_dev_set_guest_cvq(be.dev, &gc)))
 			return lib_err(r, "vdpastate_dev_set_guest_cvq");
 	}
+	check_state(); /* the state file starts with the reset state */
 	say("datapath: started, features 0x%llx (device 0x%llx), %u data "
 	    "queues shadowed%s", (unsigned long long)guest,
 	    (unsigned long long)be.dev_features, nd,

@@ -88,7 +88,6 @@ int vu_parse_header(const uint8_t hdr[VU_HDR_SIZE], struct vu_msg *msg,
 	msg->request = get32(hdr);
 	msg->flags = get32(hdr + 4);
 	msg->size = get32(hdr + 8);
-	msg->nfds = 0;
 	if ((msg->flags & VU_VERSION_MASK) != VU_VERSION)
 		return bad(err, errlen, "%s: protocol version %u, 1 expected",
 			   vu_request_name(msg->request),
@@ -323,6 +322,9 @@ int vu_session_apply(struct vu_session *s, const struct vu_parsed *p,
 		break;
 	}
 	switch (p->request) {
+	case VU_GET_FEATURES:
+	case VU_GET_PROTOCOL_FEATURES:
+		break;
 	case VU_SET_OWNER:
 		if (s->owner)
 			return bad(err, errlen, "SET_OWNER twice");
