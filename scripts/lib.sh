@@ -9,7 +9,8 @@ mkdir -p "$VDS_LOGS"
 # Packages the build and the tests need (Debian 12).
 VDS_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 	libmnl-dev libnl-3-dev libnl-genl-3-dev check"
-VDS_TEST_PKGS="valgrind abigail-tools mandoc clang libclang-rt-14-dev binutils"
+VDS_TEST_PKGS="valgrind abigail-tools mandoc clang libclang-rt-14-dev binutils
+	ethtool iproute2"
 
 vds_install() {
 	local missing=() p
@@ -26,6 +27,30 @@ vds_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq &&
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# vds_check_kconfig FRAGMENT: in a kernel tree's .config (the current
+# directory), after olddefconfig, every line of the fragment must hold: a
+# dependency that is missing silently turns an option off.  Names the
+# lines that do not hold and fails.
+vds_check_kconfig() {
+	local fragment=$1 line opt bad=()
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qx -- "$line" .config || bad+=("$line (have: $(grep -E "^(# )?${line%%=*}[= ]" .config || echo absent))")
+			;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }; opt=${opt%% *}
+			if grep -q "^$opt=" .config; then bad+=("$line (have: $(grep "^$opt=" .config))"); fi
+			;;
+		esac
+	done < "$fragment"
+	if [ ${#bad[@]} -gt 0 ]; then
+		echo "error: kernel options of $fragment that do not hold after olddefconfig:" >&2
+		printf '  %s\n' "${bad[@]}" >&2
+		return 1
+	fi
 }
 
 VDS_STAGES=()
