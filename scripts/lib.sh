@@ -29,6 +29,21 @@ vds_install() {
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# vds_kernel_source PKG SRC: the source tree of Debian's PKG (a
+# linux-source-X.Y) in SRC, unpacked from /usr/src/PKG.tar.* next to it
+# unless a tree is already there.
+vds_kernel_source() {
+	local pkg=$1 src=$2 dir tarball
+	dir=$(dirname "$src")
+	tarball=$(ls /usr/src/"$pkg".tar.* 2>/dev/null | head -n 1)
+	[ -n "$tarball" ] || { echo "error: no /usr/src/$pkg.tar.*" >&2; return 1; }
+	[ -f "$src/Makefile" ] && return 0
+	echo "kernel: unpacking $tarball into $dir" >&2
+	rm -rf "$src" "${dir:?}/$pkg"
+	tar -C "$dir" -xf "$tarball"
+	mv "$dir/$pkg" "$src"
+}
+
 # vds_check_kconfig FRAGMENT: in a kernel tree's .config (the current
 # directory), after olddefconfig, every line of the fragment must hold: a
 # dependency that is missing silently turns an option off.  Names the

@@ -32,14 +32,7 @@ fi
 
 mkdir -p "$dir"
 src="$dir/linux"
-tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
-[ -n "$tarball" ] || { echo "error: no /usr/src/linux-source-6.1.tar.*" >&2; exit 1; }
-if [ ! -f "$src/Makefile" ]; then
-	echo "kernel: unpacking $tarball into $dir" >&2
-	rm -rf "$src" "$dir/linux-source-6.1"
-	tar -C "$dir" -xf "$tarball"
-	mv "$dir/linux-source-6.1" "$src"
-fi
+vds_kernel_source linux-source-6.1 "$src"
 
 t0=$(date +%s)
 cd "$src"
