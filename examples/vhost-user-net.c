@@ -56,9 +56,13 @@
  * RSS_CONFIG instead of VQ_PAIRS_SET; the device does not steer). */
 #define GUEST_MASK (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(RSS) | \
 		      NF(HASH_REPORT)))
+/* BACKEND_REQ: UML's virtio_uml only allocates its interrupt for the
+ * device with the back-end request channel; without it the probe fails
+ * (-EBUSY: its call fds would take irq 0, the timer's).  Nothing is sent
+ * on the channel. */
 #define PROTOCOL_OFFERED                                             \
 	((1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_REPLY_ACK) | \
-	 (1ull << VU_PROTOCOL_F_CONFIG))
+	 (1ull << VU_PROTOCOL_F_CONFIG) | (1ull << VU_PROTOCOL_F_BACKEND_REQ))
 
 struct queue {
 	int kick, call;   /* the front-end's (-1: none) */
@@ -79,7 +83,7 @@ static struct be {
 	FILE *log;
 	bool once;
 	unsigned int pairs, nq;
-	int lfd, cfd;
+	int lfd, cfd, req_fd;
 	struct vu_session s;
 	uint64_t sim_offered, offered;
 	struct vdpastate_transport *t;
@@ -238,6 +242,7 @@ static void conn_reset(void)
 		fd_close(&be.q[i].call);
 		be.q[i].dkick = be.q[i].dcall = -1;
 	}
+	fd_close(&be.req_fd);
 	vu_session_init(&be.s, be.offered, PROTOCOL_OFFERED, be.nq, 256);
 }
 
@@ -333,12 +338,22 @@ struct seen {
 	uint32_t len; /* readable bytes (may exceed what bytes holds) */
 };
 
+/* Where len guest bytes at gpa are, if they lie in one region; NULL if
+ * not (the log then shows less, nothing else depends on it). */
+static const uint8_t *guest_bytes(uint64_t gpa, uint64_t len)
+{
+	struct vdpastate_mem_seg seg;
+
+	return vdpastate_mem_range(be.mem, gpa, len, false, &seg, 1) == 1
+		       ? seg.hva : NULL;
+}
+
 static uint16_t rd16(uint64_t gpa, bool *ok)
 {
-	uint8_t *p = vdpastate_mem_lookup(be.mem, gpa, NULL);
+	const uint8_t *p = guest_bytes(gpa, 2);
 	uint16_t v;
 
-	if (!p || vdpastate_mem_range(be.mem, gpa, 2, false, NULL, 0) < 0) {
+	if (!p) {
 		*ok = false;
 		return 0;
 	}
@@ -358,10 +373,9 @@ static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
 	c->len = 0;
 	while (i < n && steps++ < 2 * num) {
 		struct { uint64_t addr; uint32_t len; uint16_t flags, next; } d;
-		uint8_t *p = vdpastate_mem_lookup(be.mem, table + 16ull * i, NULL);
+		const uint8_t *p = guest_bytes(table + 16ull * i, 16);
 
-		if (!p || vdpastate_mem_range(be.mem, table + 16ull * i, 16, false,
-					      NULL, 0) < 0)
+		if (!p)
 			return;
 		memcpy(&d, p, 16);
 		if ((d.flags & VDPASTATE_VRING_DESC_F_INDIRECT) && !indirect) {
@@ -375,12 +389,11 @@ static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
 			return;
 		if (d.len && c->len < sizeof(c->bytes)) {
 			uint32_t take = d.len;
-			uint8_t *src = vdpastate_mem_lookup(be.mem, d.addr, NULL);
+			const uint8_t *src;
 
 			if (take > sizeof(c->bytes) - c->len)
 				take = (uint32_t)sizeof(c->bytes) - c->len;
-			if (src && vdpastate_mem_range(be.mem, d.addr, take, false,
-						       NULL, 0) >= 0)
+			if ((src = guest_bytes(d.addr, take)))
 				memcpy(c->bytes + c->len, src, take);
 		}
 		c->len += d.len;
@@ -836,6 +849,9 @@ static int handle(struct vu_msg *m)
 		else if (p.request == VU_SET_VRING_CALL)
 			fd_close(&be.q[p.index].call);
 		break;
+	case VU_SET_BACKEND_REQ_FD:
+		take_fd(&be.req_fd, &m->fds[0]);
+		break;
 	case VU_SET_VRING_ENABLE:
 		if (!p.num)
 			datapath_stop("vring disabled");
@@ -946,7 +962,7 @@ int main(int argc, char **argv)
 
 	be.log = stderr;
 	be.pairs = 2;
-	be.cfd = -1;
+	be.cfd = be.req_fd = -1;
 	for (q = 0; q < VU_MAX_QUEUES; q++)
 		be.q[q].kick = be.q[q].call = be.q[q].dkick = be.q[q].dcall = -1;
 	for (i = 1; i < argc; i++) {

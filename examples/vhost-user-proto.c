@@ -103,7 +103,7 @@ int vu_parse_header(const uint8_t hdr[VU_HDR_SIZE], struct vu_msg *msg,
 }
 
 /* Payload kinds. */
-enum kind { K_NONE, K_U64, K_STATE, K_ADDR, K_MEM, K_FD, K_CONFIG, K_LOG };
+enum kind { K_NONE, K_U64, K_STATE, K_ADDR, K_MEM, K_FD, K_CONFIG, K_LOG, K_ONEFD };
 
 static int payload_kind(uint32_t request)
 {
@@ -134,6 +134,8 @@ static int payload_kind(uint32_t request)
 		return K_CONFIG;
 	case VU_SET_LOG_BASE:
 		return K_LOG;
+	case VU_SET_BACKEND_REQ_FD:
+		return K_ONEFD;
 	default:
 		return -1;
 	}
@@ -157,6 +159,10 @@ int vu_parse(const struct vu_msg *msg, struct vu_parsed *out, char *err,
 	switch (kind) {
 	case K_NONE:
 		need = 0;
+		break;
+	case K_ONEFD:
+		need = 0;
+		want_fds = 1;
 		break;
 	case K_U64:
 	case K_STATE:
@@ -368,6 +374,11 @@ int vu_session_apply(struct vu_session *s, const struct vu_parsed *p,
 		break;
 	case VU_SET_LOG_BASE:
 		return bad(err, errlen, "SET_LOG_BASE: dirty logging was not offered");
+	case VU_SET_BACKEND_REQ_FD:
+		if (!(s->protocol & (1ull << VU_PROTOCOL_F_BACKEND_REQ)))
+			return bad(err, errlen, "SET_BACKEND_REQ_FD without the "
+				   "BACKEND_REQ protocol feature");
+		break;
 	case VU_SET_MEM_TABLE:
 		for (i = 0; i < p->nregions; i++)
 			for (j = 0; j < i; j++)
