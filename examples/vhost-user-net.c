@@ -86,6 +86,7 @@ static struct be {
 	int lfd, cfd, req_fd;
 	struct vu_session s;
 	uint64_t sim_offered, offered;
+	struct vdpastate_sim_opts so; /* for the migration's second device */
 	struct vdpastate_transport *t;
 	struct vdpastate_sim *sim;
 	struct vdpastate_mem *mem;
@@ -97,6 +98,14 @@ static struct be {
 	bool running;
 	uint64_t dev_features;
 	unsigned long cmds, cmds_ok, cmds_err, state_checks, state_diffs;
+	unsigned int migrations;
+	/* An early migration between begin and commit: the destination. */
+	struct dst {
+		struct vdpastate_transport *t;
+		struct vdpastate_dev *dev;
+		struct vdpastate_svq *svq[VU_MAX_QUEUES];
+		int dkick[VU_MAX_QUEUES], dcall[VU_MAX_QUEUES];
+	} *pend;
 	bool fatal; /* a state disagreement: reported at exit */
 } be;
 
@@ -152,6 +161,7 @@ static int device_new(void)
 		return lib_err(-errno, "vdpastate_sim_new");
 	be.sim = vdpastate_sim_from_transport(be.t);
 	be.sim_offered = so.device_features;
+	be.so = so;
 	be.offered = (be.sim_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES);
 	if ((r = vdpastate_transport_get_iova_range(be.t, &first, &last)))
 		return lib_err(r, "get_iova_range");
@@ -174,6 +184,8 @@ static unsigned int guest_cvq_index(void)
 	return be.s.features & NF(MQ) ? 2 * be.pairs : 2;
 }
 
+static void dst_free(struct dst *d);
+
 /* Stop the datapath: device reset, SVQs stopped (their guest positions
  * kept for GET_VRING_BASE), handle freed.  Mappings of guest memory stay. */
 static void datapath_stop(const char *why)
@@ -184,6 +196,8 @@ static void datapath_stop(const char *why)
 	if (!be.running)
 		return;
 	say("datapath: stop (%s)", why);
+	dst_free(be.pend);
+	be.pend = NULL;
 	vdpastate_transport_reset(be.t);
 	if (!vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
 		be.s.vr[guest_cvq_index()].base = la;
@@ -263,13 +277,65 @@ static int efd(void)
 
 static void check_state(void);
 
+/*
+ * Shadow data queue i for the handle dev on transport t: a new SVQ over
+ * the guest's ring (*svq, with its device-side eventfds *dkick, *dcall),
+ * its shadow ring mapped into t, given to dev.  What was created is left
+ * in the out parameters for the caller to free on failure.
+ */
+static int shadow_queue(struct vdpastate_dev *dev, struct vdpastate_transport *t,
+			unsigned int i, struct vdpastate_svq **svq, int *dkick,
+			int *dcall)
+{
+	uint64_t guest = be.s.features & ~(1ull << VU_F_PROTOCOL_FEATURES);
+	VDPASTATE_OPTS(vdpastate_svq_opts, so, .guest_features = guest,
+		       .device_features = be.dev_features);
+	VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = be.s.vr[i].num,
+		       .kick_fd = -1, .call_fd = -1);
+	int r;
+
+	if (ring_gpa(i, &vr.desc, &vr.avail, &vr.used))
+		return say("error: vring %u: not in guest memory", i), -EFAULT;
+	if (!(*svq = vdpastate_svq_new(vr.num, be.mem, be.iova, &so)))
+		return lib_err(-errno, "vdpastate_svq_new");
+	*dkick = efd();
+	*dcall = efd();
+	if (*dkick < 0 || *dcall < 0)
+		return say("error: eventfd: %s", strerror(errno)), -EMFILE;
+	if ((r = vdpastate_svq_set_guest_ring(*svq, vr.desc, vr.avail, vr.used)) ||
+	    (r = vdpastate_svq_set_fds(*svq, be.q[i].kick, be.q[i].call, *dkick,
+				       *dcall)) ||
+	    (r = vdpastate_transport_map_svq(t, 0, *svq)) ||
+	    (r = vdpastate_dev_set_vring(dev, i, &vr)) ||
+	    (r = vdpastate_dev_set_svq(dev, i, *svq, *dkick, *dcall)))
+		return lib_err(r, "data queue setup");
+	return 0;
+}
+
+/* Give the handle dev the guest's control queue at the given position. */
+static int guest_cvq_to(struct vdpastate_dev *dev, uint16_t la, uint16_t ui)
+{
+	unsigned int ci = guest_cvq_index();
+	VDPASTATE_OPTS(vdpastate_dev_guest_cvq, gc, .mem = be.mem,
+		       .num = be.s.vr[ci].num, .kick_fd = be.q[ci].kick,
+		       .call_fd = be.q[ci].call, .last_avail_idx = la,
+		       .used_idx = ui);
+	int r;
+
+	if (!(be.dev_features & NF(CTRL_VQ)))
+		return 0;
+	if (ring_gpa(ci, &gc.desc, &gc.avail, &gc.used))
+		return say("error: control vring: not in guest memory"), -EFAULT;
+	if ((r = vdpastate_dev_set_guest_cvq(dev, &gc)))
+		return lib_err(r, "vdpastate_dev_set_guest_cvq");
+	return 0;
+}
+
 /* Start the datapath once every queue the driver uses is ready. */
 static int datapath_try_start(void)
 {
 	unsigned int nd = data_queues(), ci = guest_cvq_index(), i;
 	uint64_t guest = be.s.features & ~(1ull << VU_F_PROTOCOL_FEATURES);
-	VDPASTATE_OPTS(vdpastate_svq_opts, so, .guest_features = guest);
-	VDPASTATE_OPTS(vdpastate_dev_guest_cvq, gc, .mem = be.mem);
 	int r;
 
 	if (be.running || !be.s.features_set || !be.s.mem_set)
@@ -285,43 +351,17 @@ static int datapath_try_start(void)
 				   "from 0 is supported", i, be.s.vr[i].base),
 			       -EPROTO;
 	be.dev_features = guest | (be.sim_offered & RF(ACCESS_PLATFORM));
-	so.device_features = be.dev_features;
 	if (!(be.dev = vdpastate_dev_open(be.t, NULL)))
 		return lib_err(-errno, "vdpastate_dev_open");
 	be.running = true; /* from here on datapath_stop() undoes */
-	for (i = 0; i < nd; i++) {
-		struct queue *q = &be.q[i];
-		VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = be.s.vr[i].num,
-			       .kick_fd = -1, .call_fd = -1);
-
-		if (ring_gpa(i, &vr.desc, &vr.avail, &vr.used))
-			return say("error: vring %u: not in guest memory", i), -EFAULT;
-		if (!(q->svq = vdpastate_svq_new(vr.num, be.mem, be.iova, &so)))
-			return lib_err(-errno, "vdpastate_svq_new");
-		q->dkick = efd();
-		q->dcall = efd();
-		if (q->dkick < 0 || q->dcall < 0)
-			return say("error: eventfd: %s", strerror(errno)), -errno;
-		if ((r = vdpastate_svq_set_guest_ring(q->svq, vr.desc, vr.avail,
-						       vr.used)) ||
-		    (r = vdpastate_svq_set_fds(q->svq, q->kick, q->call, q->dkick,
-					       q->dcall)) ||
-		    (r = vdpastate_transport_map_svq(be.t, 0, q->svq)) ||
-		    (r = vdpastate_dev_set_vring(be.dev, i, &vr)) ||
-		    (r = vdpastate_dev_set_svq(be.dev, i, q->svq, q->dkick, q->dcall)))
-			return lib_err(r, "data queue setup");
-	}
+	for (i = 0; i < nd; i++)
+		if ((r = shadow_queue(be.dev, be.t, i, &be.q[i].svq, &be.q[i].dkick,
+				      &be.q[i].dcall)))
+			return r;
 	if ((r = vdpastate_dev_start(be.dev, be.dev_features)))
 		return lib_err(r, "vdpastate_dev_start");
-	if (guest & NF(CTRL_VQ)) {
-		gc.num = be.s.vr[ci].num;
-		gc.kick_fd = be.q[ci].kick;
-		gc.call_fd = be.q[ci].call;
-		if (ring_gpa(ci, &gc.desc, &gc.avail, &gc.used))
-			return say("error: control vring: not in guest memory"), -EFAULT;
-		if ((r = vdpastate_dev_set_guest_cvq(be.dev, &gc)))
-			return lib_err(r, "vdpastate_dev_set_guest_cvq");
-	}
+	if ((r = guest_cvq_to(be.dev, 0, 0)))
+		return r;
 	check_state(); /* the state file starts with the reset state */
 	say("datapath: started, features 0x%llx (device 0x%llx), %u data "
 	    "queues shadowed%s", (unsigned long long)guest,
@@ -526,7 +566,7 @@ static void write_state(FILE *f, const struct vdpastate_netstate *ns)
 	for (i = 0; i <= VDPASTATE_CVQ_VLAN_MAX; i++)
 		if (vdpastate_netstate_vlan(ns, (uint16_t)i) == 1)
 			fprintf(f, " %u", i);
-	fprintf(f, "\npairs %u\noffloads 0x%llx\n",
+	fprintf(f, "\nmigrations %u\npairs %u\noffloads 0x%llx\n", be.migrations,
 		vdpastate_netstate_active_pairs(ns),
 		(unsigned long long)vdpastate_netstate_guest_offloads(ns));
 	if (!vdpastate_netstate_coal_tx(ns, &p, &u))
@@ -645,6 +685,215 @@ static void serve_datapath(void)
 		if (!moved)
 			break;
 	}
+}
+
+/* ------------------------------------------------------------ migration */
+
+/*
+ * A live migration to a second simulated device in the same process, the
+ * guest running on: the request files STATE.migrate-full (save, restore,
+ * switch), STATE.migrate-begin (a destination restored early from the
+ * state so far while the source runs on) and STATE.migrate-commit (save,
+ * commit, switch) name the step; the back-end removes the file when the
+ * step is done and counts finished migrations in the state file.
+ */
+static void dst_free(struct dst *d)
+{
+	unsigned int i;
+
+	if (!d)
+		return;
+	for (i = 0; i < VU_MAX_QUEUES; i++) {
+		if (d->svq[i]) {
+			vdpastate_transport_unmap_svq(d->t, 0, d->svq[i]);
+			vdpastate_svq_free(d->svq[i]);
+		}
+		fd_close(&d->dkick[i]);
+		fd_close(&d->dcall[i]);
+	}
+	vdpastate_dev_free(d->dev);
+	vdpastate_transport_free(d->t);
+	free(d);
+}
+
+/* A second device with guest memory mapped and the data queues shadowed. */
+static struct dst *dst_new(void)
+{
+	struct dst *d = calloc(1, sizeof(*d));
+	unsigned int i;
+
+	if (!d)
+		return NULL;
+	for (i = 0; i < VU_MAX_QUEUES; i++)
+		d->dkick[i] = d->dcall[i] = -1;
+	if (!(d->t = vdpastate_sim_new(&be.so)) || !(d->dev = vdpastate_dev_open(d->t, NULL))) {
+		lib_err(-errno, "destination device");
+		goto fail;
+	}
+	for (i = 0; i < be.nreg; i++)
+		if (vdpastate_transport_dma_map(d->t, 0, be.reg[i].gpa, be.reg[i].size,
+						be.reg[i].hva, VDPASTATE_DMA_READ |
+							       VDPASTATE_DMA_WRITE)) {
+			lib_err(-EIO, "destination: guest memory");
+			goto fail;
+		}
+	for (i = 0; i < data_queues(); i++)
+		if (shadow_queue(d->dev, d->t, i, &d->svq[i], &d->dkick[i], &d->dcall[i]))
+			goto fail;
+	return d;
+fail:
+	dst_free(d);
+	return NULL;
+}
+
+/* The source saved and stopped: the destination becomes the device. */
+static void dst_switch(struct dst *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < data_queues(); i++) {
+		struct queue *q = &be.q[i];
+
+		vdpastate_transport_unmap_svq(be.t, 0, q->svq);
+		vdpastate_svq_free(q->svq);
+		close(q->dkick);
+		close(q->dcall);
+		q->svq = d->svq[i];
+		q->dkick = d->dkick[i];
+		q->dcall = d->dcall[i];
+		q->broken = false;
+		d->svq[i] = NULL;
+		d->dkick[i] = d->dcall[i] = -1;
+	}
+	vdpastate_dev_free(be.dev);
+	vdpastate_transport_free(be.t);
+	be.t = d->t;
+	be.sim = vdpastate_sim_from_transport(be.t);
+	be.dev = d->dev;
+	free(d);
+}
+
+/* Save the source into a new blob (the source stops), move the guest's
+ * control queue over to the destination. */
+static struct vdpastate_blob *save_source(struct dst *d)
+{
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	uint16_t la = 0, ui = 0;
+	int r;
+
+	if (!blob)
+		return lib_err(-ENOMEM, "vdpastate_blob_new"), NULL;
+	if ((r = vdpastate_dev_save(be.dev, blob)) ||
+	    ((be.dev_features & NF(CTRL_VQ)) &&
+	     (r = vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))) ||
+	    (r = guest_cvq_to(d->dev, la, ui))) {
+		if (r != -EFAULT)
+			lib_err(r, "save");
+		vdpastate_blob_free(blob);
+		return NULL;
+	}
+	return blob;
+}
+
+/* After the switch: the destination's state must be the saved one. */
+static int migrated(const char *how, const struct vdpastate_blob *blob,
+		    struct timespec t0)
+{
+	const struct vdpastate_netstate *saved = vdpastate_blob_netstate(blob);
+	const char *diff = vdpastate_netstate_state_diff(saved,
+							 vdpastate_dev_netstate(be.dev));
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (diff)
+		return say("error: migration %s: the destination's %s differs from "
+			   "the saved state", how, diff), -EIO;
+	be.migrations++;
+	say("MIGRATION %s #%u: saved %ld bytes, restored on a second device in "
+	    "%.1f ms, destination state == saved state", how, be.migrations,
+	    vdpastate_blob_save(blob, NULL, 0),
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	check_state();
+	return 0;
+}
+
+static int migrate(const char *step)
+{
+	struct vdpastate_blob *blob = NULL, *pre = NULL;
+	struct timespec t0;
+	struct dst *d = NULL;
+	int r = -EIO;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!be.running)
+		return say("error: migration %s without a running device", step), -EIO;
+	if (!strcmp(step, "full")) {
+		if (!(d = dst_new()) || !(blob = save_source(d)))
+			goto out;
+		if ((r = vdpastate_dev_restore(d->dev, blob))) {
+			lib_err(r, "vdpastate_dev_restore");
+			goto out;
+		}
+		dst_switch(d);
+		d = NULL;
+		r = migrated("full", blob, t0);
+	} else if (!strcmp(step, "begin")) {
+		if (be.pend || !(d = dst_new()) || !(pre = vdpastate_blob_new()) ||
+		    vdpastate_blob_set_netstate(pre, vdpastate_dev_netstate(be.dev)))
+			goto out;
+		if ((r = vdpastate_dev_restore_begin(d->dev, pre))) {
+			lib_err(r, "vdpastate_dev_restore_begin");
+			goto out;
+		}
+		say("MIGRATION early: destination begun with the state so far, "
+		    "source running");
+		be.pend = d;
+		d = NULL;
+	} else if (!strcmp(step, "commit")) {
+		if (!(d = be.pend))
+			return say("error: migration commit without begin"), -EIO;
+		be.pend = NULL;
+		if (!(blob = save_source(d)))
+			goto out;
+		if ((r = vdpastate_dev_restore_commit(d->dev, blob))) {
+			lib_err(r, "vdpastate_dev_restore_commit");
+			goto out;
+		}
+		dst_switch(d);
+		d = NULL;
+		r = migrated("early", blob, t0);
+	}
+out:
+	if (r)
+		say("error: migration %s failed", step);
+	dst_free(d);
+	vdpastate_blob_free(blob);
+	vdpastate_blob_free(pre);
+	return r;
+}
+
+/* A migration step the guest asked for; < 0 ends the connection (the
+ * source may be stopped by then). */
+static int migration_requests(void)
+{
+	static const char *const steps[] = { "full", "begin", "commit" };
+	char path[4200];
+	unsigned int i;
+	int r;
+
+	if (!be.state_path || !be.running)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s.migrate-%s", be.state_path, steps[i]);
+		if (access(path, F_OK))
+			continue;
+		r = migrate(steps[i]);
+		unlink(path);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -935,6 +1184,11 @@ static int serve(void)
 		serve_datapath();
 		serve_guest_cvq();
 		serve_datapath();
+		if (migration_requests() < 0) {
+			conn_close();
+			if (be.once)
+				return 0;
+		}
 	}
 	return 0;
 }

@@ -7,12 +7,18 @@
  * of WINDOW so that no receive buffer or socket queue overflows; sizes
  * vary from 60 to 1514 bytes with the sequence number.
  *
- * Usage: pktloop IFNAME COUNT [WINDOW]
+ * With TRIGGER, once half of the frames are sent (a window of them still
+ * in flight), the file TRIGGER is created and the frames wait until it is
+ * gone: the back-end takes it as a request (a migration step) and
+ * removes it when done, so the step happens under traffic.
+ *
+ * Usage: pktloop IFNAME COUNT [WINDOW [TRIGGER]]
  * Prints "pktloop: N frames sent, N back byte-exact in S s" and exits 0,
  * or names the first frame that failed and exits 1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -54,6 +60,35 @@ static void frame(uint8_t *f, uint32_t seq)
 		f[i] = (uint8_t)(seq * 131u + i * 7u);
 }
 
+/* Create path and wait (at most a minute: a hang guard) until someone
+ * removes it.  The guest's caches are dropped before each look: the file
+ * may live on hostfs. */
+static int trigger(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY, 0644), i;
+
+	if (fd < 0) {
+		fprintf(stderr, "pktloop: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	for (i = 0; i < 3000; i++) {
+		int dc = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+		if (dc >= 0) {
+			if (write(dc, "2", 1) != 1) {
+				/* best effort */
+			}
+			close(dc);
+		}
+		if (access(path, F_OK))
+			return 0;
+		usleep(20000);
+	}
+	fprintf(stderr, "pktloop: FAIL: %s was not taken within 60 s\n", path);
+	return -1;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -66,13 +101,14 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	uint32_t count, window, sent = 0, back = 0, seq;
+	const char *trig = argc > 4 ? argv[4] : NULL;
 	uint8_t want[MAXF], got[MAXF + 64];
 	struct ifreq ifr;
 	int fd, one = 1;
 	double t0;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s IFNAME COUNT [WINDOW]\n", argv[0]);
+		fprintf(stderr, "usage: %s IFNAME COUNT [WINDOW [TRIGGER]]\n", argv[0]);
 		return 2;
 	}
 	count = (uint32_t)strtoul(argv[2], NULL, 0);
@@ -115,6 +151,11 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			sent++;
+			if (trig && sent == count / 2) {
+				if (trigger(trig))
+					return 1;
+				trig = NULL;
+			}
 		}
 		while (back < sent) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
