@@ -37,6 +37,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -989,8 +990,17 @@ static int set_mem_table(const struct vu_parsed *p, const int *fds)
 		long pg = sysconf(_SC_PAGESIZE);
 		uint64_t skew = v->mmap_offset % (uint64_t)pg;
 
+		struct stat sb;
+
 		if (v->size > SIZE_MAX - skew)
 			return say("error: region %u too large", i), -EPROTO;
+		/* Pages past the end of a file fault (SIGBUS) when touched. */
+		if (fstat(fds[i], &sb) || (S_ISREG(sb.st_mode) &&
+					   (uint64_t)sb.st_size < v->mmap_offset + v->size))
+			return say("error: SET_MEM_TABLE: region %u (0x%llx bytes at "
+				   "offset 0x%llx) is not all in its file", i,
+				   (unsigned long long)v->size,
+				   (unsigned long long)v->mmap_offset), -EPROTO;
 		g->maplen = (size_t)(v->size + skew);
 		g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
 			      fds[i], (off_t)(v->mmap_offset - skew));

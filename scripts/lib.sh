@@ -10,7 +10,7 @@ mkdir -p "$VDS_LOGS"
 VDS_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 	libmnl-dev libnl-3-dev libnl-genl-3-dev check"
 VDS_TEST_PKGS="valgrind abigail-tools mandoc clang libclang-rt-14-dev binutils
-	ethtool iproute2"
+	ethtool iproute2 python3"
 
 vds_install() {
 	local missing=() p

@@ -32,6 +32,25 @@ cleanup() {
 trap cleanup EXIT
 echo "uml: run directory $work"
 
+# A misbehaving front-end first: every bad connection closed with a
+# reason in the log, the back-end still up afterwards.
+"$backend" --socket "$work/bad.sock" --log "$work/bad.log" &
+bpid=$!
+for _ in $(seq 100); do [ -S "$work/bad.sock" ] && break; sleep 0.1; done
+brc=0
+python3 "$src/tests/uml/bad-frontend.py" "$work/bad.sock" > "$work/bad.out" 2>&1 || brc=$?
+ncases=$(sed -n 's/^bad-frontend: \([0-9]*\) cases.*/\1/p' "$work/bad.out")
+nclosed=$(grep -c 'closing the connection' "$work/bad.log" || true)
+if [ "$brc" -ne 0 ] || ! kill -0 "$bpid" 2> /dev/null || [ -z "$ncases" ] ||
+	[ "$nclosed" -ne "$ncases" ]; then
+	cat "$work/bad.out" "$work/bad.log"
+	echo "FAIL: misbehaving front-end: script exit $brc, $nclosed of ${ncases:-?} connections closed with a reason, back-end $(kill -0 "$bpid" 2> /dev/null && echo up || echo dead)"
+	exit 1
+fi
+kill -TERM "$bpid"
+wait "$bpid" || true
+echo "uml: bad-frontend: $ncases malformed or out-of-order openings, each closed with a reason, back-end up"
+
 "$backend" --socket "$work/vhost.sock" --log "$work/backend.log" \
 	--state "$work/state" --pairs 4 --once &
 bpid=$!
