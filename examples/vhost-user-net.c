@@ -63,7 +63,8 @@
  * on the channel. */
 #define PROTOCOL_OFFERED                                             \
 	((1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_REPLY_ACK) | \
-	 (1ull << VU_PROTOCOL_F_CONFIG) | (1ull << VU_PROTOCOL_F_BACKEND_REQ))
+	 (1ull << VU_PROTOCOL_F_CONFIG) | (1ull << VU_PROTOCOL_F_BACKEND_REQ) | \
+	 (1ull << VU_PROTOCOL_F_LOG_SHMFD))
 
 struct queue {
 	int kick, call;   /* the front-end's (-1: none) */
@@ -97,6 +98,12 @@ static struct be {
 	struct queue q[VU_MAX_QUEUES];
 	struct vdpastate_dev *dev;
 	bool running;
+	/* Dirty log (SET_LOG_BASE): the vhost bitmap, one bit per 4 KiB
+	 * guest page, which the SVQs fill while LOG_ALL is negotiated. */
+	void *log_map;
+	size_t log_maplen;
+	uint64_t *bitmap;
+	uint64_t log_bytes;
 	uint64_t dev_features;
 	unsigned long cmds, cmds_ok, cmds_err, state_checks, state_diffs;
 	unsigned int migrations;
@@ -163,7 +170,8 @@ static int device_new(void)
 	be.sim = vdpastate_sim_from_transport(be.t);
 	be.sim_offered = so.device_features;
 	be.so = so;
-	be.offered = (be.sim_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES);
+	be.offered = (be.sim_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES) |
+		     (1ull << VU_F_LOG_ALL);
 	if ((r = vdpastate_transport_get_iova_range(be.t, &first, &last)))
 		return lib_err(r, "get_iova_range");
 	if (!(be.mem = vdpastate_mem_new()) ||
@@ -172,6 +180,13 @@ static int device_new(void)
 	be.nq = 2 * be.pairs + 1;
 	vu_session_init(&be.s, be.offered, PROTOCOL_OFFERED, be.nq, 256);
 	return 0;
+}
+
+/* The negotiated virtio features, without the vhost-user bits. */
+static uint64_t virtio_features(void)
+{
+	return be.s.features &
+	       ~((1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL));
 }
 
 /* The queues the driver uses with the negotiated features. */
@@ -186,6 +201,7 @@ static unsigned int guest_cvq_index(void)
 }
 
 static void dst_free(struct dst *d);
+static void log_drop(void);
 
 /* Stop the datapath: device reset, SVQs stopped (their guest positions
  * kept for GET_VRING_BASE), handle freed.  Mappings of guest memory stay. */
@@ -258,6 +274,7 @@ static void conn_reset(void)
 		be.q[i].dkick = be.q[i].dcall = -1;
 	}
 	fd_close(&be.req_fd);
+	log_drop();
 	vu_session_init(&be.s, be.offered, PROTOCOL_OFFERED, be.nq, 256);
 }
 
@@ -278,6 +295,28 @@ static int efd(void)
 
 static void check_state(void);
 
+/* Point every SVQ at the dirty log while LOG_ALL is negotiated. */
+static void apply_log(void)
+{
+	bool on = be.bitmap && (be.s.features & (1ull << VU_F_LOG_ALL));
+	unsigned int i;
+
+	for (i = 0; i < VU_MAX_QUEUES; i++)
+		if (be.q[i].svq)
+			vdpastate_svq_set_dirty_log(be.q[i].svq, on ? be.bitmap : NULL,
+						    on ? be.log_bytes : 0, NULL, NULL);
+}
+
+static void log_drop(void)
+{
+	if (be.log_map)
+		munmap(be.log_map, be.log_maplen);
+	be.log_map = NULL;
+	be.bitmap = NULL;
+	be.log_bytes = 0;
+	apply_log();
+}
+
 /*
  * Shadow data queue i for the handle dev on transport t: a new SVQ over
  * the guest's ring (*svq, with its device-side eventfds *dkick, *dcall),
@@ -288,7 +327,7 @@ static int shadow_queue(struct vdpastate_dev *dev, struct vdpastate_transport *t
 			unsigned int i, struct vdpastate_svq **svq, int *dkick,
 			int *dcall)
 {
-	uint64_t guest = be.s.features & ~(1ull << VU_F_PROTOCOL_FEATURES);
+	uint64_t guest = virtio_features();
 	VDPASTATE_OPTS(vdpastate_svq_opts, so, .guest_features = guest,
 		       .device_features = be.dev_features);
 	VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = be.s.vr[i].num,
@@ -336,7 +375,7 @@ static int guest_cvq_to(struct vdpastate_dev *dev, uint16_t la, uint16_t ui)
 static int datapath_try_start(void)
 {
 	unsigned int nd = data_queues(), ci = guest_cvq_index(), i;
-	uint64_t guest = be.s.features & ~(1ull << VU_F_PROTOCOL_FEATURES);
+	uint64_t guest = virtio_features();
 	int r;
 
 	if (be.running || !be.s.features_set || !be.s.mem_set)
@@ -363,6 +402,7 @@ static int datapath_try_start(void)
 		return lib_err(r, "vdpastate_dev_start");
 	if ((r = guest_cvq_to(be.dev, 0, 0)))
 		return r;
+	apply_log();
 	check_state(); /* the state file starts with the reset state */
 	say("datapath: started, features 0x%llx (device 0x%llx), %u data "
 	    "queues shadowed%s", (unsigned long long)guest,
@@ -592,7 +632,12 @@ static void check_state(void)
 	be.state_checks++;
 	if (!eq) {
 		be.state_diffs++;
-		say("STATE tracked != device (%s)", diff ? diff : "configuration");
+		say("STATE tracked != device (%s); tracked, then device:",
+		    diff ? diff : "configuration");
+		if (tr)
+			write_state(be.log, tr);
+		if (ds)
+			write_state(be.log, ds);
 	}
 	if (be.state_path && tr) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp", be.state_path);
@@ -772,6 +817,7 @@ static void dst_switch(struct dst *d)
 	be.sim = vdpastate_sim_from_transport(be.t);
 	be.dev = d->dev;
 	free(d);
+	apply_log();
 }
 
 /* Save the source into a new blob (the source stops), move the guest's
@@ -1048,6 +1094,35 @@ static void take_fd(int *slot, int *fd)
 	*fd = -1;
 }
 
+/* SET_LOG_BASE: map the front-end's dirty bitmap. */
+static int set_log_base(const struct vu_parsed *p, int fd)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t skew = p->log_offset % (uint64_t)pg;
+	struct stat sb;
+
+	log_drop();
+	if (p->log_size > SIZE_MAX - skew || fstat(fd, &sb) ||
+	    (S_ISREG(sb.st_mode) &&
+	     (uint64_t)sb.st_size < p->log_offset + p->log_size))
+		return say("error: SET_LOG_BASE: %llu bytes at offset %llu are not "
+			   "all in the file", (unsigned long long)p->log_size,
+			   (unsigned long long)p->log_offset), -EPROTO;
+	be.log_maplen = (size_t)(p->log_size + skew);
+	be.log_map = mmap(NULL, be.log_maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  fd, (off_t)(p->log_offset - skew));
+	if (be.log_map == MAP_FAILED) {
+		be.log_map = NULL;
+		return say("error: SET_LOG_BASE: mmap: %s", strerror(errno)), -EPROTO;
+	}
+	be.bitmap = (uint64_t *)(void *)((uint8_t *)be.log_map + skew);
+	be.log_bytes = p->log_size;
+	say("dirty log: %llu bytes (%llu pages)", (unsigned long long)be.log_bytes,
+	    (unsigned long long)be.log_bytes * 8);
+	apply_log();
+	return 0;
+}
+
 /* Handle one message; 0, or < 0 to close the connection. */
 static int handle(struct vu_msg *m)
 {
@@ -1074,7 +1149,14 @@ static int handle(struct vu_msg *m)
 		r = reply((vu_reply_u64(&out, p.request, be.pairs), &out));
 		break;
 	case VU_SET_FEATURES:
-		say("features: 0x%llx negotiated", (unsigned long long)p.u64);
+		say("features: 0x%llx negotiated%s", (unsigned long long)p.u64,
+		    p.u64 & (1ull << VU_F_LOG_ALL) ? " (LOG_ALL: dirty logging)" : "");
+		apply_log();
+		break;
+	case VU_SET_LOG_BASE:
+		r = set_log_base(&p, m->fds[0]);
+		if (!r)
+			r = reply((vu_reply_u64(&out, p.request, 0), &out));
 		break;
 	case VU_SET_PROTOCOL_FEATURES:
 		say("protocol features: 0x%llx", (unsigned long long)p.u64);

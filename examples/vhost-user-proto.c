@@ -345,9 +345,11 @@ int vu_session_apply(struct vu_session *s, const struct vu_parsed *p,
 			return bad(err, errlen, "SET_FEATURES 0x%llx: bits 0x%llx "
 				   "were not offered", (unsigned long long)p->u64,
 				   (unsigned long long)(p->u64 & ~s->offered_features));
+		/* Only LOG_ALL may change while rings run (dirty logging
+		 * starts and stops that way). */
 		for (i = 0; i < s->queues; i++)
 			if (s->vr[i].enabled && s->features_set &&
-			    s->features != p->u64)
+			    ((s->features ^ p->u64) & ~(1ull << VU_F_LOG_ALL)))
 				return bad(err, errlen, "SET_FEATURES changes the "
 					   "features while vring %u runs", i);
 		s->features = p->u64;
@@ -373,7 +375,17 @@ int vu_session_apply(struct vu_session *s, const struct vu_parsed *p,
 				   "protocol feature");
 		break;
 	case VU_SET_LOG_BASE:
-		return bad(err, errlen, "SET_LOG_BASE: dirty logging was not offered");
+		if (!(s->protocol & (1ull << VU_PROTOCOL_F_LOG_SHMFD)))
+			return bad(err, errlen, "SET_LOG_BASE without the LOG_SHMFD "
+				   "protocol feature");
+		if (!p->log_size || p->log_size % 8 || p->log_offset % 8 ||
+		    p->log_offset + p->log_size < p->log_offset)
+			return bad(err, errlen, "SET_LOG_BASE: %llu bytes at offset "
+				   "%llu (a non-zero multiple of 8 at a multiple of 8)",
+				   (unsigned long long)p->log_size,
+				   (unsigned long long)p->log_offset);
+		s->log_set = true;
+		break;
 	case VU_SET_BACKEND_REQ_FD:
 		if (!(s->protocol & (1ull << VU_PROTOCOL_F_BACKEND_REQ)))
 			return bad(err, errlen, "SET_BACKEND_REQ_FD without the "
@@ -422,9 +434,6 @@ int vu_session_apply(struct vu_session *s, const struct vu_parsed *p,
 		if (p->addr_flags & ~1u)
 			return bad(err, errlen, "SET_VRING_ADDR: flags 0x%x",
 				   p->addr_flags);
-		if (p->addr_flags & 1u)
-			return bad(err, errlen, "SET_VRING_ADDR: vring %u asks for "
-				   "dirty logging, which was not offered", p->index);
 		if ((r = area(s, p->desc, 16ull * vr->num, "descriptor", p->index,
 			      err, errlen)) ||
 		    (r = area(s, p->avail, 6ull + 2ull * vr->num, "driver", p->index,
@@ -480,6 +489,7 @@ bool vu_wants_ack(const struct vu_session *s, const struct vu_parsed *p)
 	case VU_GET_VRING_BASE:
 	case VU_GET_QUEUE_NUM:
 	case VU_GET_CONFIG:
+	case VU_SET_LOG_BASE: /* replies with u64 0 of its own */
 		return false;
 	}
 	return p->need_reply && (s->protocol & (1ull << VU_PROTOCOL_F_REPLY_ACK));

@@ -50,7 +50,8 @@ enum vu_request {
 #define VU_FLAG_REPLY (1u << 2)
 #define VU_FLAG_NEED_REPLY (1u << 3)
 
-/* Feature bit of the virtio features word. */
+/* Feature bits of the virtio features word. */
+#define VU_F_LOG_ALL 26
 #define VU_F_PROTOCOL_FEATURES 30
 /* Protocol feature bits. */
 #define VU_PROTOCOL_F_MQ 0
@@ -134,7 +135,7 @@ struct vu_session {
 	uint64_t offered_features, offered_protocol;
 	uint32_t queues;     /* virtqueues the device has */
 	uint32_t max_ring;   /* largest ring size the device takes */
-	bool owner, features_set, protocol_set, mem_set;
+	bool owner, features_set, protocol_set, mem_set, log_set;
 	uint64_t features, protocol;
 	uint32_t nregions;
 	struct vu_region regions[VU_MAX_REGIONS];
