@@ -920,27 +920,42 @@ out:
 	return r;
 }
 
-/* A migration step the guest asked for; < 0 ends the connection (the
- * source may be stopped by then). */
-static int migration_requests(void)
+/*
+ * What the guest asked for with a request file next to the state file
+ * (removed when done): a migration step (STATE.migrate-full, -begin,
+ * -commit), or a fault of the device (STATE.inject-vlan-err: it answers
+ * VIRTIO_NET_ERR to VLAN_ADD; STATE.inject-off: it answers again).
+ * < 0 ends the connection (the source may be stopped by then).
+ */
+static int requests(void)
 {
-	static const char *const steps[] = { "full", "begin", "commit" };
+	static const char *const steps[] = { "migrate-full", "migrate-begin",
+					     "migrate-commit", "inject-vlan-err",
+					     "inject-off" };
 	char path[4200];
 	unsigned int i;
-	int r;
+	int r = 0;
 
 	if (!be.state_path || !be.running)
 		return 0;
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s.migrate-%s", be.state_path, steps[i]);
+	for (i = 0; i < 5 && !r; i++) {
+		snprintf(path, sizeof(path), "%s.%s", be.state_path, steps[i]);
 		if (access(path, F_OK))
 			continue;
-		r = migrate(steps[i]);
+		if (i < 3) {
+			r = migrate(steps[i] + 8);
+		} else {
+			r = vdpastate_sim_cvq_err(be.sim, i == 3,
+						  i == 3 ? VDPASTATE_CVQ_VLAN
+							 : VDPASTATE_SIM_ANY,
+						  i == 3 ? VDPASTATE_CVQ_VLAN_ADD
+							 : VDPASTATE_SIM_ANY);
+			say("INJECT: the device %s", i == 3 ? "refuses VLAN_ADD"
+						       : "answers every command again");
+		}
 		unlink(path);
-		if (r)
-			return r;
 	}
-	return 0;
+	return r;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -1276,7 +1291,7 @@ static int serve(void)
 		serve_datapath();
 		serve_guest_cvq();
 		serve_datapath();
-		if (migration_requests() < 0) {
+		if (requests() < 0) {
 			conn_close();
 			if (be.once)
 				return 0;

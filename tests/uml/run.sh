@@ -113,7 +113,7 @@ touch "$results"
 echo "--- guest results ($secs s)"
 cat "$results"
 echo "--- control commands the guest's driver sent, with the answers"
-grep -E 'CVQ #|STATE|MIGRATION' "$work/backend.log" || echo "(none)"
+grep -E 'CVQ #|STATE|MIGRATION|INJECT' "$work/backend.log" || echo "(none)"
 
 fail=()
 [ -n "$why" ] && fail+=("$why")
@@ -121,7 +121,7 @@ grep -q '^UMLTEST-DONE' "$results" || fail+=("the guest did not finish (no UMLTE
 while read -r line; do fail+=("$line"); done < <(grep '^UMLTEST .* FAIL' "$results" || true)
 for c in iface traffic mac promisc-on promisc-off allmulti-on allmulti-off \
 	vlan-add vlan-del mcast-add mcast-del mq-2 mq-1 offloads-off \
-	offloads-on coal-tx coal-rx ring-resize traffic-after migrate-full \
+	offloads-on coal-tx coal-rx ring-resize traffic-after vlan-refused migrate-full \
 	migrate-early after-migration dmesg; do
 	grep -q "^UMLTEST $c PASS" "$results" || fail+=("check $c did not pass")
 done
