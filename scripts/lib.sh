@@ -9,7 +9,8 @@ mkdir -p "$VDS_LOGS"
 # Packages the build and the tests need (Debian 12).
 VDS_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 	libmnl-dev libnl-3-dev libnl-genl-3-dev check"
-VDS_TEST_PKGS="valgrind abigail-tools mandoc clang libclang-rt-14-dev binutils"
+VDS_TEST_PKGS="valgrind abigail-tools mandoc clang libclang-rt-14-dev binutils
+	ethtool iproute2 python3"
 
 vds_install() {
 	local missing=() p
@@ -26,6 +27,45 @@ vds_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq &&
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# vds_kernel_source PKG SRC: the source tree of Debian's PKG (a
+# linux-source-X.Y) in SRC, unpacked from /usr/src/PKG.tar.* next to it
+# unless a tree is already there.
+vds_kernel_source() {
+	local pkg=$1 src=$2 dir tarball
+	dir=$(dirname "$src")
+	tarball=$(ls /usr/src/"$pkg".tar.* 2>/dev/null | head -n 1)
+	[ -n "$tarball" ] || { echo "error: no /usr/src/$pkg.tar.*" >&2; return 1; }
+	[ -f "$src/Makefile" ] && return 0
+	echo "kernel: unpacking $tarball into $dir" >&2
+	rm -rf "$src" "${dir:?}/$pkg"
+	tar -C "$dir" -xf "$tarball"
+	mv "$dir/$pkg" "$src"
+}
+
+# vds_check_kconfig FRAGMENT: in a kernel tree's .config (the current
+# directory), after olddefconfig, every line of the fragment must hold: a
+# dependency that is missing silently turns an option off.  Names the
+# lines that do not hold and fails.
+vds_check_kconfig() {
+	local fragment=$1 line opt bad=()
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qx -- "$line" .config || bad+=("$line (have: $(grep -E "^(# )?${line%%=*}[= ]" .config || echo absent))")
+			;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }; opt=${opt%% *}
+			if grep -q "^$opt=" .config; then bad+=("$line (have: $(grep "^$opt=" .config))"); fi
+			;;
+		esac
+	done < "$fragment"
+	if [ ${#bad[@]} -gt 0 ]; then
+		echo "error: kernel options of $fragment that do not hold after olddefconfig:" >&2
+		printf '  %s\n' "${bad[@]}" >&2
+		return 1
+	fi
 }
 
 VDS_STAGES=()
@@ -49,7 +89,7 @@ vds_stage() {
 	VDS_TIMES+=($((t1 - t0)))
 	if [ $rc -eq 0 ]; then
 		VDS_RESULTS+=("ok")
-		grep -E '^(ok:|# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|[0-9]+%: Checks|summary:|fuzz:|bench:|vm:|VMTEST )' \
+		grep -E '^(ok:|# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|[0-9]+%: Checks|summary:|fuzz:|bench:|vm:|VMTEST |uml: )' \
 			"$VDS_LOGS/$name.log" | sed 's/^/    /' || true
 	else
 		VDS_RESULTS+=("FAIL")

@@ -32,14 +32,7 @@ fi
 
 mkdir -p "$dir"
 src="$dir/linux"
-tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
-[ -n "$tarball" ] || { echo "error: no /usr/src/linux-source-6.1.tar.*" >&2; exit 1; }
-if [ ! -f "$src/Makefile" ]; then
-	echo "kernel: unpacking $tarball into $dir" >&2
-	rm -rf "$src" "$dir/linux-source-6.1"
-	tar -C "$dir" -xf "$tarball"
-	mv "$dir/linux-source-6.1" "$src"
-fi
+vds_kernel_source linux-source-6.1 "$src"
 
 t0=$(date +%s)
 cd "$src"
@@ -47,25 +40,7 @@ make -s tinyconfig >&2
 cat "$fragment" >> .config
 make -s olddefconfig >&2
 
-# Every line of the fragment must hold after olddefconfig: a dependency
-# that is missing silently turns an option off.
-bad=()
-while IFS= read -r line; do
-	case "$line" in
-	CONFIG_*=*)
-		grep -qx -- "$line" .config || bad+=("$line (have: $(grep -E "^(# )?${line%%=*}[= ]" .config || echo absent))")
-		;;
-	"# CONFIG_"*" is not set")
-		opt=${line#\# }; opt=${opt%% *}
-		if grep -q "^$opt=" .config; then bad+=("$line (have: $(grep "^$opt=" .config))"); fi
-		;;
-	esac
-done < "$fragment"
-if [ ${#bad[@]} -gt 0 ]; then
-	echo "error: kernel options of tests/vm/kernel.config that do not hold after olddefconfig:" >&2
-	printf '  %s\n' "${bad[@]}" >&2
-	exit 1
-fi
+vds_check_kconfig "$fragment"
 
 make -s -j"$(nproc)" bzImage >&2
 cp .config "$dir/config"

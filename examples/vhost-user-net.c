@@ -1,0 +1,1373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * examples/vhost-user-net.c - a vhost-user back-end for a virtio-net
+ * device, built on the public API only: any vhost-user front-end (QEMU,
+ * User-Mode Linux's virtio_uml) attaches to its UNIX socket.
+ *
+ * The device is the simulated one (vdpastate_sim_new(), inline mode): its
+ * TX queues loop frames back into RX.  Guest memory comes with
+ * SET_MEM_TABLE as file descriptors, mmapped into a vdpastate_mem table
+ * and DMA-mapped into the device at IOVA = GPA.  Every data queue is
+ * relayed by a shadow virtqueue (vdpastate_svq); the guest's control queue
+ * is served by the device handle (vdpastate_dev_handle_guest_cvq()), which
+ * validates each command, forwards it to the device and tracks the state
+ * the device acknowledged.
+ *
+ * Every control command the guest sends is logged with its answer (to
+ * --log, default stderr), and after each one the handle's tracked state
+ * is compared with the device's own; --state FILE receives the state and
+ * the verdict ("agree yes|no"), rewritten atomically after each command.
+ *
+ * A malformed or out-of-order message is reported and closes the
+ * connection; the back-end then waits for the next one.
+ *
+ * Usage: vhost-user-net --socket PATH [--pairs N] [--log FILE]
+ *                       [--state FILE] [--once]
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvdpastate/libvdpastate.h>
+
+#include "vhost-user-proto.h"
+
+#define NF(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
+#define RF(bit) (UINT64_C(1) << VDPASTATE_F_##bit)
+
+/* What the device offers beyond the simulator's default set: guest TSO,
+ * so that the driver has GRO_HW to switch (GUEST_OFFLOADS_SET). */
+#define SIM_EXTRA (NF(GUEST_TSO4) | NF(GUEST_TSO6))
+/* Device features the guest may see: not ACCESS_PLATFORM (the front-end
+ * gives guest-physical addresses), not RSS (the driver would steer with
+ * RSS_CONFIG instead of VQ_PAIRS_SET; the device does not steer). */
+#define GUEST_MASK (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(RSS) | \
+		      NF(HASH_REPORT)))
+/* BACKEND_REQ: UML's virtio_uml only allocates its interrupt for the
+ * device with the back-end request channel; without it the probe fails
+ * (-EBUSY: its call fds would take irq 0, the timer's).  Nothing is sent
+ * on the channel. */
+#define PROTOCOL_OFFERED                                             \
+	((1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_REPLY_ACK) | \
+	 (1ull << VU_PROTOCOL_F_CONFIG) | (1ull << VU_PROTOCOL_F_BACKEND_REQ) | \
+	 (1ull << VU_PROTOCOL_F_LOG_SHMFD))
+
+struct queue {
+	int kick, call;   /* the front-end's (-1: none) */
+	int dkick, dcall; /* the device side of its SVQ */
+	struct vdpastate_svq *svq;
+	bool broken;      /* the SVQ stopped on an error, reported once */
+};
+
+struct region {
+	void *map;
+	size_t maplen;
+	uint64_t gpa, size;
+	void *hva;
+};
+
+static struct be {
+	const char *sock_path, *state_path;
+	FILE *log;
+	bool once;
+	unsigned int pairs, nq;
+	int lfd, cfd, req_fd;
+	struct vu_session s;
+	uint64_t sim_offered, offered;
+	struct vdpastate_sim_opts so; /* for the migration's second device */
+	struct vdpastate_transport *t;
+	struct vdpastate_sim *sim;
+	struct vdpastate_mem *mem;
+	struct vdpastate_iova *iova;
+	struct region reg[VU_MAX_REGIONS];
+	unsigned int nreg;
+	struct queue q[VU_MAX_QUEUES];
+	struct vdpastate_dev *dev;
+	bool running;
+	/* Dirty log (SET_LOG_BASE): the vhost bitmap, one bit per 4 KiB
+	 * guest page, which the SVQs fill while LOG_ALL is negotiated. */
+	void *log_map;
+	size_t log_maplen;
+	uint64_t *bitmap;
+	uint64_t log_bytes;
+	uint64_t dev_features;
+	unsigned long cmds, cmds_ok, cmds_err, state_checks, state_diffs;
+	unsigned int migrations;
+	/* An early migration between begin and commit: the destination. */
+	struct dst {
+		struct vdpastate_transport *t;
+		struct vdpastate_dev *dev;
+		struct vdpastate_svq *svq[VU_MAX_QUEUES];
+		int dkick[VU_MAX_QUEUES], dcall[VU_MAX_QUEUES];
+	} *pend;
+	bool fatal; /* a state disagreement: reported at exit */
+} be;
+
+static volatile sig_atomic_t stop;
+
+__attribute__((format(printf, 1, 2)))
+static void say(const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(be.log, "[%5ld.%03ld] ", (long)ts.tv_sec % 100000,
+		ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(be.log, fmt, ap);
+	va_end(ap);
+	fputc('\n', be.log);
+	fflush(be.log);
+}
+
+/* A library call failed: say what and why. */
+static int lib_err(int r, const char *what)
+{
+	say("error: %s: %s (%s)", what, vdpastate_strerror(r),
+	    vdpastate_last_error());
+	return r;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* ------------------------------------------------------------ device */
+
+static int device_new(void)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, so, .max_queue_pairs = (uint16_t)be.pairs);
+	uint64_t first, last;
+	int r;
+
+	/* Ask the simulator what it offers by default, then add SIM_EXTRA. */
+	if (!(be.t = vdpastate_sim_new(&so)))
+		return lib_err(-errno, "vdpastate_sim_new");
+	r = vdpastate_transport_get_device_features(be.t, &be.sim_offered);
+	vdpastate_transport_free(be.t);
+	if (r)
+		return lib_err(r, "get_device_features");
+	so.device_features = be.sim_offered | SIM_EXTRA;
+	if (!(be.t = vdpastate_sim_new(&so)))
+		return lib_err(-errno, "vdpastate_sim_new");
+	be.sim = vdpastate_sim_from_transport(be.t);
+	be.sim_offered = so.device_features;
+	be.so = so;
+	be.offered = (be.sim_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES) |
+		     (1ull << VU_F_LOG_ALL);
+	if ((r = vdpastate_transport_get_iova_range(be.t, &first, &last)))
+		return lib_err(r, "get_iova_range");
+	if (!(be.mem = vdpastate_mem_new()) ||
+	    !(be.iova = vdpastate_iova_new(first, last)))
+		return lib_err(-ENOMEM, "memory table");
+	be.nq = 2 * be.pairs + 1;
+	vu_session_init(&be.s, be.offered, PROTOCOL_OFFERED, be.nq, 256);
+	return 0;
+}
+
+/* The negotiated virtio features, without the vhost-user bits. */
+static uint64_t virtio_features(void)
+{
+	return be.s.features &
+	       ~((1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL));
+}
+
+/* The queues the driver uses with the negotiated features. */
+static unsigned int data_queues(void)
+{
+	return 2 * (be.s.features & NF(MQ) ? be.pairs : 1);
+}
+
+static unsigned int guest_cvq_index(void)
+{
+	return be.s.features & NF(MQ) ? 2 * be.pairs : 2;
+}
+
+static void dst_free(struct dst *d);
+static void log_drop(void);
+
+/* Stop the datapath: device reset, SVQs stopped (their guest positions
+ * kept for GET_VRING_BASE), handle freed.  Mappings of guest memory stay. */
+static void datapath_stop(const char *why)
+{
+	unsigned int i;
+	uint16_t la, ui;
+
+	if (!be.running)
+		return;
+	say("datapath: stop (%s)", why);
+	dst_free(be.pend);
+	be.pend = NULL;
+	vdpastate_transport_reset(be.t);
+	if (!vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
+		be.s.vr[guest_cvq_index()].base = la;
+	for (i = 0; i < be.nq - 1; i++) {
+		struct queue *q = &be.q[i];
+
+		if (!q->svq)
+			continue;
+		vdpastate_svq_stop(q->svq, VDPASTATE_SVQ_STOP_REWIND);
+		if (!vdpastate_svq_get_state(q->svq, &la, &ui))
+			be.s.vr[i].base = la;
+		vdpastate_transport_unmap_svq(be.t, 0, q->svq);
+		vdpastate_svq_free(q->svq);
+		q->svq = NULL;
+		close(q->dkick);
+		close(q->dcall);
+		q->dkick = q->dcall = -1;
+		q->broken = false;
+	}
+	vdpastate_dev_free(be.dev);
+	be.dev = NULL;
+	be.running = false;
+}
+
+static void mem_drop(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < be.nreg; i++) {
+		struct region *g = &be.reg[i];
+
+		vdpastate_transport_dma_unmap(be.t, 0, g->gpa, g->size);
+		vdpastate_iova_unmap(be.iova, g->gpa);
+		vdpastate_mem_remove(be.mem, g->gpa);
+		munmap(g->map, g->maplen);
+	}
+	be.nreg = 0;
+}
+
+static void fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Forget the connection: datapath, memory, descriptors, session. */
+static void conn_reset(void)
+{
+	unsigned int i;
+
+	datapath_stop("front-end reset");
+	mem_drop();
+	for (i = 0; i < VU_MAX_QUEUES; i++) {
+		fd_close(&be.q[i].kick);
+		fd_close(&be.q[i].call);
+		be.q[i].dkick = be.q[i].dcall = -1;
+	}
+	fd_close(&be.req_fd);
+	log_drop();
+	vu_session_init(&be.s, be.offered, PROTOCOL_OFFERED, be.nq, 256);
+}
+
+static int ring_gpa(unsigned int i, uint64_t *d, uint64_t *a, uint64_t *u)
+{
+	const struct vu_vring *v = &be.s.vr[i];
+
+	return vu_session_uaddr_to_gpa(&be.s, v->desc, 16ull * v->num, d) ||
+	       vu_session_uaddr_to_gpa(&be.s, v->avail, 6ull + 2 * v->num, a) ||
+	       vu_session_uaddr_to_gpa(&be.s, v->used, 6ull + 8 * v->num, u)
+		       ? -EFAULT : 0;
+}
+
+static int efd(void)
+{
+	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+static void check_state(void);
+
+/* Point every SVQ at the dirty log while LOG_ALL is negotiated. */
+static void apply_log(void)
+{
+	bool on = be.bitmap && (be.s.features & (1ull << VU_F_LOG_ALL));
+	unsigned int i;
+
+	for (i = 0; i < VU_MAX_QUEUES; i++)
+		if (be.q[i].svq)
+			vdpastate_svq_set_dirty_log(be.q[i].svq, on ? be.bitmap : NULL,
+						    on ? be.log_bytes : 0, NULL, NULL);
+}
+
+static void log_drop(void)
+{
+	if (be.log_map)
+		munmap(be.log_map, be.log_maplen);
+	be.log_map = NULL;
+	be.bitmap = NULL;
+	be.log_bytes = 0;
+	apply_log();
+}
+
+/*
+ * Shadow data queue i for the handle dev on transport t: a new SVQ over
+ * the guest's ring (*svq, with its device-side eventfds *dkick, *dcall),
+ * its shadow ring mapped into t, given to dev.  What was created is left
+ * in the out parameters for the caller to free on failure.
+ */
+static int shadow_queue(struct vdpastate_dev *dev, struct vdpastate_transport *t,
+			unsigned int i, struct vdpastate_svq **svq, int *dkick,
+			int *dcall)
+{
+	uint64_t guest = virtio_features();
+	VDPASTATE_OPTS(vdpastate_svq_opts, so, .guest_features = guest,
+		       .device_features = be.dev_features);
+	VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = be.s.vr[i].num,
+		       .kick_fd = -1, .call_fd = -1);
+	int r;
+
+	if (ring_gpa(i, &vr.desc, &vr.avail, &vr.used))
+		return say("error: vring %u: not in guest memory", i), -EFAULT;
+	if (!(*svq = vdpastate_svq_new(vr.num, be.mem, be.iova, &so)))
+		return lib_err(-errno, "vdpastate_svq_new");
+	*dkick = efd();
+	*dcall = efd();
+	if (*dkick < 0 || *dcall < 0)
+		return say("error: eventfd: %s", strerror(errno)), -EMFILE;
+	if ((r = vdpastate_svq_set_guest_ring(*svq, vr.desc, vr.avail, vr.used)) ||
+	    (r = vdpastate_svq_set_fds(*svq, be.q[i].kick, be.q[i].call, *dkick,
+				       *dcall)) ||
+	    (r = vdpastate_transport_map_svq(t, 0, *svq)) ||
+	    (r = vdpastate_dev_set_vring(dev, i, &vr)) ||
+	    (r = vdpastate_dev_set_svq(dev, i, *svq, *dkick, *dcall)))
+		return lib_err(r, "data queue setup");
+	return 0;
+}
+
+/* Give the handle dev the guest's control queue at the given position. */
+static int guest_cvq_to(struct vdpastate_dev *dev, uint16_t la, uint16_t ui)
+{
+	unsigned int ci = guest_cvq_index();
+	VDPASTATE_OPTS(vdpastate_dev_guest_cvq, gc, .mem = be.mem,
+		       .num = be.s.vr[ci].num, .kick_fd = be.q[ci].kick,
+		       .call_fd = be.q[ci].call, .last_avail_idx = la,
+		       .used_idx = ui);
+	int r;
+
+	if (!(be.dev_features & NF(CTRL_VQ)))
+		return 0;
+	if (ring_gpa(ci, &gc.desc, &gc.avail, &gc.used))
+		return say("error: control vring: not in guest memory"), -EFAULT;
+	if ((r = vdpastate_dev_set_guest_cvq(dev, &gc)))
+		return lib_err(r, "vdpastate_dev_set_guest_cvq");
+	return 0;
+}
+
+/* Start the datapath once every queue the driver uses is ready. */
+static int datapath_try_start(void)
+{
+	unsigned int nd = data_queues(), ci = guest_cvq_index(), i;
+	uint64_t guest = virtio_features();
+	int r;
+
+	if (be.running || !be.s.features_set || !be.s.mem_set)
+		return 0;
+	for (i = 0; i < nd; i++)
+		if (!be.s.vr[i].enabled || !be.s.vr[i].addr_set)
+			return 0;
+	if ((guest & NF(CTRL_VQ)) && !be.s.vr[ci].enabled)
+		return 0;
+	for (i = 0; i <= ci; i++)
+		if ((i < nd || i == ci) && be.s.vr[i].base)
+			return say("error: vring %u starts at %u: only a start "
+				   "from 0 is supported", i, be.s.vr[i].base),
+			       -EPROTO;
+	be.dev_features = guest | (be.sim_offered & RF(ACCESS_PLATFORM));
+	if (!(be.dev = vdpastate_dev_open(be.t, NULL)))
+		return lib_err(-errno, "vdpastate_dev_open");
+	be.running = true; /* from here on datapath_stop() undoes */
+	for (i = 0; i < nd; i++)
+		if ((r = shadow_queue(be.dev, be.t, i, &be.q[i].svq, &be.q[i].dkick,
+				      &be.q[i].dcall)))
+			return r;
+	if ((r = vdpastate_dev_start(be.dev, be.dev_features)))
+		return lib_err(r, "vdpastate_dev_start");
+	if ((r = guest_cvq_to(be.dev, 0, 0)))
+		return r;
+	apply_log();
+	check_state(); /* the state file starts with the reset state */
+	say("datapath: started, features 0x%llx (device 0x%llx), %u data "
+	    "queues shadowed%s", (unsigned long long)guest,
+	    (unsigned long long)be.dev_features, nd,
+	    guest & NF(CTRL_VQ) ? ", guest control queue on the handle" : "");
+	return 0;
+}
+
+/* ------------------------------------------------------------ guest CVQ */
+
+/* A command seen on the guest's control ring before the handle took it. */
+struct seen {
+	uint8_t bytes[64];
+	uint32_t len; /* readable bytes (may exceed what bytes holds) */
+};
+
+/* Where len guest bytes at gpa are, if they lie in one region; NULL if
+ * not (the log then shows less, nothing else depends on it). */
+static const uint8_t *guest_bytes(uint64_t gpa, uint64_t len)
+{
+	struct vdpastate_mem_seg seg;
+
+	return vdpastate_mem_range(be.mem, gpa, len, false, &seg, 1) == 1
+		       ? seg.hva : NULL;
+}
+
+static uint16_t rd16(uint64_t gpa, bool *ok)
+{
+	const uint8_t *p = guest_bytes(gpa, 2);
+	uint16_t v;
+
+	if (!p) {
+		*ok = false;
+		return 0;
+	}
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* Copy the readable part of the chain at head (for the log). */
+static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
+		       struct seen *c)
+{
+	uint64_t table = desc;
+	unsigned int n = num, steps = 0;
+	uint16_t i = head;
+	bool indirect = false;
+
+	c->len = 0;
+	while (i < n && steps++ < 2 * num) {
+		struct { uint64_t addr; uint32_t len; uint16_t flags, next; } d;
+		const uint8_t *p = guest_bytes(table + 16ull * i, 16);
+
+		if (!p)
+			return;
+		memcpy(&d, p, 16);
+		if ((d.flags & VDPASTATE_VRING_DESC_F_INDIRECT) && !indirect) {
+			indirect = true;
+			table = d.addr;
+			n = d.len / 16;
+			i = 0;
+			continue;
+		}
+		if (d.flags & VDPASTATE_VRING_DESC_F_WRITE)
+			return;
+		if (d.len && c->len < sizeof(c->bytes)) {
+			uint32_t take = d.len;
+			const uint8_t *src;
+
+			if (take > sizeof(c->bytes) - c->len)
+				take = (uint32_t)sizeof(c->bytes) - c->len;
+			if ((src = guest_bytes(d.addr, take)))
+				memcpy(c->bytes + c->len, src, take);
+		}
+		c->len += d.len;
+		if (!(d.flags & VDPASTATE_VRING_DESC_F_NEXT))
+			return;
+		i = d.next;
+	}
+}
+
+/* What the commands waiting on the guest control ring are (at most max). */
+static unsigned int peek_guest_cvq(struct seen *out, unsigned int max)
+{
+	unsigned int ci = guest_cvq_index(), n = 0, num = be.s.vr[ci].num;
+	uint64_t d, a, u;
+	uint16_t la, ui, idx;
+	bool ok = true;
+
+	if (ring_gpa(ci, &d, &a, &u) ||
+	    vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
+		return 0;
+	idx = rd16(a + 2, &ok);
+	while (ok && la != idx && n < max && (uint16_t)(idx - la) <= num) {
+		uint16_t head = rd16(a + 4 + 2ull * (la % num), &ok);
+
+		if (ok)
+			peek_chain(d, num, head, &out[n++]);
+		la++;
+	}
+	return n;
+}
+
+static void fmt_mac(char *buf, const uint8_t *m)
+{
+	sprintf(buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		m[4], m[5]);
+}
+
+/* "VLAN_ADD vid 100" and the like: the command as the log shows it. */
+static void describe(const struct seen *c, char *buf, size_t len)
+{
+	VDPASTATE_OPTS(vdpastate_cvq_limits, lim, .max_virtqueue_pairs = (uint16_t)be.pairs);
+	struct vdpastate_cvq_cmd *cmd = NULL;
+	uint32_t nu = 0, nm = 0, mp, mu;
+	const uint8_t *uni, *multi;
+	uint64_t off;
+	size_t o = 0, i;
+	uint8_t m[6];
+	char s[20];
+
+	if (c->len < 2 || c->len > sizeof(c->bytes) ||
+	    vdpastate_cvq_decode(c->bytes, c->len, be.dev_features, &lim, &cmd)) {
+		o = (size_t)snprintf(buf, len, "class %u cmd %u (%u bytes, not "
+				     "decoded):", c->len > 0 ? c->bytes[0] : 0,
+				     c->len > 1 ? c->bytes[1] : 0, c->len);
+		for (i = 2; i < c->len && i < sizeof(c->bytes) && o + 4 < len; i++)
+			o += (size_t)snprintf(buf + o, len - o, " %02x", c->bytes[i]);
+		return;
+	}
+	o = (size_t)snprintf(buf, len, "%s", vdpastate_cvq_cmd_name(cmd));
+	switch (vdpastate_cvq_cmd_class(cmd)) {
+	case VDPASTATE_CVQ_RX:
+		snprintf(buf + o, len - o, " %d", vdpastate_cvq_cmd_rx_value(cmd));
+		break;
+	case VDPASTATE_CVQ_MAC:
+		if (!vdpastate_cvq_cmd_mac(cmd, m)) {
+			fmt_mac(s, m);
+			snprintf(buf + o, len - o, " %s", s);
+		} else if (!vdpastate_cvq_cmd_mac_table(cmd, &uni, &nu, &multi, &nm)) {
+			o += (size_t)snprintf(buf + o, len - o, " %u unicast, %u "
+					      "multicast", nu, nm);
+			for (i = 0; i < nm && o + 20 < len; i++) {
+				fmt_mac(s, multi + 6 * i);
+				o += (size_t)snprintf(buf + o, len - o, " %s", s);
+			}
+		}
+		break;
+	case VDPASTATE_CVQ_VLAN:
+		snprintf(buf + o, len - o, " vid %d", vdpastate_cvq_cmd_vlan_id(cmd));
+		break;
+	case VDPASTATE_CVQ_MQ:
+		if (vdpastate_cvq_cmd_vq_pairs(cmd) > 0)
+			snprintf(buf + o, len - o, " %d pairs",
+				 vdpastate_cvq_cmd_vq_pairs(cmd));
+		break;
+	case VDPASTATE_CVQ_GUEST_OFFLOADS:
+		if (!vdpastate_cvq_cmd_offloads(cmd, &off))
+			snprintf(buf + o, len - o, " 0x%llx", (unsigned long long)off);
+		break;
+	case VDPASTATE_CVQ_NOTF_COAL:
+		if (!vdpastate_cvq_cmd_coal(cmd, &mp, &mu))
+			o += (size_t)snprintf(buf + o, len - o, " max_packets %u "
+					      "max_usecs %u", mp, mu);
+		if (vdpastate_cvq_cmd_coal_vq(cmd) >= 0)
+			snprintf(buf + o, len - o, " vq %d",
+				 vdpastate_cvq_cmd_coal_vq(cmd));
+		break;
+	}
+	vdpastate_cvq_cmd_free(cmd);
+}
+
+/* The tracked state as lines "key value" (the state file's format). */
+static void write_state(FILE *f, const struct vdpastate_netstate *ns)
+{
+	static const char *const rx[] = { "promisc", "allmulti", "alluni",
+					  "nomulti", "nouni", "nobcast" };
+	uint32_t mode = vdpastate_netstate_rx_mode(ns), nu, nm, p, u;
+	const uint8_t *uni, *multi;
+	unsigned int i;
+	uint8_t m[6];
+	char s[20];
+
+	vdpastate_netstate_mac(ns, m);
+	fmt_mac(s, m);
+	fprintf(f, "mac %s\nrx", s);
+	for (i = 0; i < 6; i++)
+		if (mode & (1u << i))
+			fprintf(f, " %s", rx[i]);
+	vdpastate_netstate_mac_table(ns, &uni, &nu, &multi, &nm);
+	fprintf(f, "\nuni %u", nu);
+	for (i = 0; i < nu; i++) {
+		fmt_mac(s, uni + 6 * i);
+		fprintf(f, " %s", s);
+	}
+	fprintf(f, "\nmulti %u", nm);
+	for (i = 0; i < nm; i++) {
+		fmt_mac(s, multi + 6 * i);
+		fprintf(f, " %s", s);
+	}
+	fprintf(f, "\nvlans %u", vdpastate_netstate_vlan_count(ns));
+	for (i = 0; i <= VDPASTATE_CVQ_VLAN_MAX; i++)
+		if (vdpastate_netstate_vlan(ns, (uint16_t)i) == 1)
+			fprintf(f, " %u", i);
+	fprintf(f, "\nmigrations %u\npairs %u\noffloads 0x%llx\n", be.migrations,
+		vdpastate_netstate_active_pairs(ns),
+		(unsigned long long)vdpastate_netstate_guest_offloads(ns));
+	if (!vdpastate_netstate_coal_tx(ns, &p, &u))
+		fprintf(f, "coal_tx %u %u\n", p, u);
+	if (!vdpastate_netstate_coal_rx(ns, &p, &u))
+		fprintf(f, "coal_rx %u %u\n", p, u);
+}
+
+/*
+ * After control commands: the handle's tracked state must be the
+ * device's.  The state file gets both verdict and state (write, rename).
+ */
+static void check_state(void)
+{
+	const struct vdpastate_netstate *tr = vdpastate_dev_netstate(be.dev);
+	struct vdpastate_netstate *ds = vdpastate_sim_netstate(be.sim);
+	bool eq = tr && ds && vdpastate_netstate_equal(tr, ds);
+	const char *diff = eq ? NULL : vdpastate_netstate_state_diff(tr, ds);
+	char tmp[4096];
+	FILE *f;
+
+	be.state_checks++;
+	if (!eq) {
+		be.state_diffs++;
+		say("STATE tracked != device (%s); tracked, then device:",
+		    diff ? diff : "configuration");
+		if (tr)
+			write_state(be.log, tr);
+		if (ds)
+			write_state(be.log, ds);
+	}
+	if (be.state_path && tr) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", be.state_path);
+		if ((f = fopen(tmp, "w"))) {
+			fprintf(f, "seq %lu\nagree %s\n", be.cmds, eq ? "yes" : "no");
+			write_state(f, tr);
+			if (fclose(f) == 0)
+				rename(tmp, be.state_path);
+		}
+	}
+	vdpastate_netstate_free(ds);
+}
+
+/*
+ * Let the handle answer the guest's control queue, logging each command
+ * and its answer.  The answer is read from the device's counters: a
+ * command the device answered OK or ERR moves them, one the handle
+ * refused before the device does not.
+ */
+static void serve_guest_cvq(void)
+{
+	VDPASTATE_OPTS(vdpastate_sim_stats, s0);
+	VDPASTATE_OPTS(vdpastate_sim_stats, s1);
+	struct seen seen[16];
+	unsigned int n, i;
+	char d[400];
+	int r;
+
+	if (!be.running || !(be.dev_features & NF(CTRL_VQ)))
+		return;
+	do {
+		n = peek_guest_cvq(seen, 16);
+		vdpastate_sim_get_stats(be.sim, &s0);
+		r = vdpastate_dev_handle_guest_cvq(be.dev);
+		vdpastate_sim_get_stats(be.sim, &s1);
+		if (r < 0) {
+			if (r != -ETIMEDOUT)
+				lib_err(r, "vdpastate_dev_handle_guest_cvq");
+			return;
+		}
+		if (r == 0)
+			return;
+		for (i = 0; i < (unsigned int)r; i++) {
+			const char *ans = "?";
+
+			if (r == 1)
+				ans = s1.cvq_ok > s0.cvq_ok	  ? "VIRTIO_NET_OK"
+				      : s1.cvq_err > s0.cvq_err ? "VIRTIO_NET_ERR (device)"
+							     : "VIRTIO_NET_ERR (refused by the handle)";
+			if (i < n)
+				describe(&seen[i], d, sizeof(d));
+			else
+				snprintf(d, sizeof(d), "(not seen)");
+			be.cmds++;
+			say("CVQ #%lu %s -> %s", be.cmds, d, ans);
+		}
+		if (r == 1 && s1.cvq_ok > s0.cvq_ok)
+			be.cmds_ok++;
+		else if (r == 1)
+			be.cmds_err++;
+		check_state();
+	} while (r == VDPASTATE_DEV_GUEST_CVQ_BUDGET);
+}
+
+/* Relay data queues until nothing moves (the device runs inline). */
+static void serve_datapath(void)
+{
+	unsigned int i, k, nd = data_queues();
+	long moved;
+	int r;
+
+	if (!be.running)
+		return;
+	for (k = 0; k < 64; k++) {
+		moved = 0;
+		for (i = 0; i < nd; i++) {
+			struct queue *q = &be.q[i];
+
+			if (!q->svq || q->broken)
+				continue;
+			if ((r = vdpastate_svq_poll(q->svq)) < 0) {
+				q->broken = true;
+				say("error: data queue %u stopped: %s (%s)", i,
+				    vdpastate_strerror(r), vdpastate_last_error());
+				continue;
+			}
+			moved += r;
+		}
+		if ((r = vdpastate_sim_poll(be.sim)) > 0)
+			moved += r;
+		if (!moved)
+			break;
+	}
+}
+
+/* ------------------------------------------------------------ migration */
+
+/*
+ * A live migration to a second simulated device in the same process, the
+ * guest running on: the request files STATE.migrate-full (save, restore,
+ * switch), STATE.migrate-begin (a destination restored early from the
+ * state so far while the source runs on) and STATE.migrate-commit (save,
+ * commit, switch) name the step; the back-end removes the file when the
+ * step is done and counts finished migrations in the state file.
+ */
+static void dst_free(struct dst *d)
+{
+	unsigned int i;
+
+	if (!d)
+		return;
+	for (i = 0; i < VU_MAX_QUEUES; i++) {
+		if (d->svq[i]) {
+			vdpastate_transport_unmap_svq(d->t, 0, d->svq[i]);
+			vdpastate_svq_free(d->svq[i]);
+		}
+		fd_close(&d->dkick[i]);
+		fd_close(&d->dcall[i]);
+	}
+	vdpastate_dev_free(d->dev);
+	vdpastate_transport_free(d->t);
+	free(d);
+}
+
+/* A second device with guest memory mapped and the data queues shadowed. */
+static struct dst *dst_new(void)
+{
+	struct dst *d = calloc(1, sizeof(*d));
+	unsigned int i;
+
+	if (!d)
+		return NULL;
+	for (i = 0; i < VU_MAX_QUEUES; i++)
+		d->dkick[i] = d->dcall[i] = -1;
+	if (!(d->t = vdpastate_sim_new(&be.so)) || !(d->dev = vdpastate_dev_open(d->t, NULL))) {
+		lib_err(-errno, "destination device");
+		goto fail;
+	}
+	for (i = 0; i < be.nreg; i++)
+		if (vdpastate_transport_dma_map(d->t, 0, be.reg[i].gpa, be.reg[i].size,
+						be.reg[i].hva, VDPASTATE_DMA_READ |
+							       VDPASTATE_DMA_WRITE)) {
+			lib_err(-EIO, "destination: guest memory");
+			goto fail;
+		}
+	for (i = 0; i < data_queues(); i++)
+		if (shadow_queue(d->dev, d->t, i, &d->svq[i], &d->dkick[i], &d->dcall[i]))
+			goto fail;
+	return d;
+fail:
+	dst_free(d);
+	return NULL;
+}
+
+/* The source saved and stopped: the destination becomes the device. */
+static void dst_switch(struct dst *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < data_queues(); i++) {
+		struct queue *q = &be.q[i];
+
+		vdpastate_transport_unmap_svq(be.t, 0, q->svq);
+		vdpastate_svq_free(q->svq);
+		close(q->dkick);
+		close(q->dcall);
+		q->svq = d->svq[i];
+		q->dkick = d->dkick[i];
+		q->dcall = d->dcall[i];
+		q->broken = false;
+		d->svq[i] = NULL;
+		d->dkick[i] = d->dcall[i] = -1;
+	}
+	vdpastate_dev_free(be.dev);
+	vdpastate_transport_free(be.t);
+	be.t = d->t;
+	be.sim = vdpastate_sim_from_transport(be.t);
+	be.dev = d->dev;
+	free(d);
+	apply_log();
+}
+
+/* Save the source into a new blob (the source stops), move the guest's
+ * control queue over to the destination. */
+static struct vdpastate_blob *save_source(struct dst *d)
+{
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	uint16_t la = 0, ui = 0;
+	int r;
+
+	if (!blob)
+		return lib_err(-ENOMEM, "vdpastate_blob_new"), NULL;
+	if ((r = vdpastate_dev_save(be.dev, blob)) ||
+	    ((be.dev_features & NF(CTRL_VQ)) &&
+	     (r = vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))) ||
+	    (r = guest_cvq_to(d->dev, la, ui))) {
+		if (r != -EFAULT)
+			lib_err(r, "save");
+		vdpastate_blob_free(blob);
+		return NULL;
+	}
+	return blob;
+}
+
+/* After the switch: the destination's state must be the saved one. */
+static int migrated(const char *how, const struct vdpastate_blob *blob,
+		    struct timespec t0)
+{
+	const struct vdpastate_netstate *saved = vdpastate_blob_netstate(blob);
+	const char *diff = vdpastate_netstate_state_diff(saved,
+							 vdpastate_dev_netstate(be.dev));
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (diff)
+		return say("error: migration %s: the destination's %s differs from "
+			   "the saved state", how, diff), -EIO;
+	be.migrations++;
+	say("MIGRATION %s #%u: saved %ld bytes, restored on a second device in "
+	    "%.1f ms, destination state == saved state", how, be.migrations,
+	    vdpastate_blob_save(blob, NULL, 0),
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	check_state();
+	return 0;
+}
+
+static int migrate(const char *step)
+{
+	struct vdpastate_blob *blob = NULL, *pre = NULL;
+	struct timespec t0;
+	struct dst *d = NULL;
+	int r = -EIO;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!be.running)
+		return say("error: migration %s without a running device", step), -EIO;
+	if (!strcmp(step, "full")) {
+		if (!(d = dst_new()) || !(blob = save_source(d)))
+			goto out;
+		if ((r = vdpastate_dev_restore(d->dev, blob))) {
+			lib_err(r, "vdpastate_dev_restore");
+			goto out;
+		}
+		dst_switch(d);
+		d = NULL;
+		r = migrated("full", blob, t0);
+	} else if (!strcmp(step, "begin")) {
+		if (be.pend || !(d = dst_new()) || !(pre = vdpastate_blob_new()) ||
+		    vdpastate_blob_set_netstate(pre, vdpastate_dev_netstate(be.dev)))
+			goto out;
+		if ((r = vdpastate_dev_restore_begin(d->dev, pre))) {
+			lib_err(r, "vdpastate_dev_restore_begin");
+			goto out;
+		}
+		say("MIGRATION early: destination begun with the state so far, "
+		    "source running");
+		be.pend = d;
+		d = NULL;
+	} else if (!strcmp(step, "commit")) {
+		if (!(d = be.pend))
+			return say("error: migration commit without begin"), -EIO;
+		be.pend = NULL;
+		if (!(blob = save_source(d)))
+			goto out;
+		if ((r = vdpastate_dev_restore_commit(d->dev, blob))) {
+			lib_err(r, "vdpastate_dev_restore_commit");
+			goto out;
+		}
+		dst_switch(d);
+		d = NULL;
+		r = migrated("early", blob, t0);
+	}
+out:
+	if (r)
+		say("error: migration %s failed", step);
+	dst_free(d);
+	vdpastate_blob_free(blob);
+	vdpastate_blob_free(pre);
+	return r;
+}
+
+/*
+ * What the guest asked for with a request file next to the state file
+ * (removed when done): a migration step (STATE.migrate-full, -begin,
+ * -commit), or a fault of the device (STATE.inject-vlan-err: it answers
+ * VIRTIO_NET_ERR to VLAN_ADD; STATE.inject-off: it answers again).
+ * < 0 ends the connection (the source may be stopped by then).
+ */
+static int requests(void)
+{
+	static const char *const steps[] = { "migrate-full", "migrate-begin",
+					     "migrate-commit", "inject-vlan-err",
+					     "inject-off" };
+	char path[4200];
+	unsigned int i;
+	int r = 0;
+
+	if (!be.state_path || !be.running)
+		return 0;
+	for (i = 0; i < 5 && !r; i++) {
+		snprintf(path, sizeof(path), "%s.%s", be.state_path, steps[i]);
+		if (access(path, F_OK))
+			continue;
+		if (i < 3) {
+			r = migrate(steps[i] + 8);
+		} else {
+			r = vdpastate_sim_cvq_err(be.sim, i == 3,
+						  i == 3 ? VDPASTATE_CVQ_VLAN
+							 : VDPASTATE_SIM_ANY,
+						  i == 3 ? VDPASTATE_CVQ_VLAN_ADD
+							 : VDPASTATE_SIM_ANY);
+			say("INJECT: the device %s", i == 3 ? "refuses VLAN_ADD"
+						       : "answers every command again");
+		}
+		unlink(path);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ messages */
+
+static int send_all(const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(be.cfd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int reply(const struct vu_msg *m)
+{
+	uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD];
+
+	return send_all(buf, vu_serialize(m, buf));
+}
+
+/* Receive one message with its descriptors.  0, -ECONNRESET at EOF, or
+ * -EPROTO (err says why). */
+static int recv_msg(struct vu_msg *m, char *err, size_t errlen)
+{
+	uint8_t hdr[VU_HDR_SIZE];
+	char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
+	struct iovec iov = { hdr, sizeof(hdr) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	size_t got = 0;
+	ssize_t n;
+	int r;
+
+	m->nfds = 0;
+	do
+		n = recvmsg(be.cfd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return snprintf(err, errlen, "recvmsg: %s", strerror(errno)), -EPROTO;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int), j;
+			int fd;
+
+			for (j = 0; j < k; j++) {
+				memcpy(&fd, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+				if (m->nfds < VU_MAX_FDS)
+					m->fds[m->nfds++] = fd;
+				else
+					close(fd);
+			}
+		}
+	if (mh.msg_flags & MSG_CTRUNC)
+		return snprintf(err, errlen, "more than %u file descriptors",
+				VU_MAX_FDS), -EPROTO;
+	if ((size_t)n != sizeof(hdr))
+		return snprintf(err, errlen, "a truncated header (%zd bytes)", n),
+		       -EPROTO;
+	if ((r = vu_parse_header(hdr, m, err, errlen)))
+		return r;
+	while (got < m->size) {
+		n = recv(be.cfd, m->payload + got, m->size - got, MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return snprintf(err, errlen, "%s: payload cut at %zu of %u "
+					"bytes", vu_request_name(m->request), got,
+					m->size), -EPROTO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int set_mem_table(const struct vu_parsed *p, const int *fds)
+{
+	unsigned int i;
+	int r;
+
+	datapath_stop("new memory table");
+	mem_drop();
+	for (i = 0; i < p->nregions; i++) {
+		const struct vu_region *v = &p->regions[i];
+		struct region *g = &be.reg[i];
+		long pg = sysconf(_SC_PAGESIZE);
+		uint64_t skew = v->mmap_offset % (uint64_t)pg;
+
+		struct stat sb;
+
+		if (v->size > SIZE_MAX - skew)
+			return say("error: region %u too large", i), -EPROTO;
+		/* Pages past the end of a file fault (SIGBUS) when touched. */
+		if (fstat(fds[i], &sb) || (S_ISREG(sb.st_mode) &&
+					   (uint64_t)sb.st_size < v->mmap_offset + v->size))
+			return say("error: SET_MEM_TABLE: region %u (0x%llx bytes at "
+				   "offset 0x%llx) is not all in its file", i,
+				   (unsigned long long)v->size,
+				   (unsigned long long)v->mmap_offset), -EPROTO;
+		g->maplen = (size_t)(v->size + skew);
+		g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
+			      fds[i], (off_t)(v->mmap_offset - skew));
+		if (g->map == MAP_FAILED)
+			return say("error: SET_MEM_TABLE: mmap region %u (0x%llx "
+				   "bytes at offset 0x%llx): %s", i,
+				   (unsigned long long)v->size,
+				   (unsigned long long)v->mmap_offset,
+				   strerror(errno)), -EPROTO;
+		g->hva = (uint8_t *)g->map + skew;
+		g->gpa = v->gpa;
+		g->size = v->size;
+		be.nreg = i + 1;
+		{
+			VDPASTATE_OPTS(vdpastate_iova_map_opts, mo, .iova = v->gpa,
+				       .flags = VDPASTATE_IOVA_MAP_FIXED);
+
+			if ((r = vdpastate_mem_add(be.mem, v->gpa, v->size, g->hva, 0)) ||
+			    (r = vdpastate_iova_map(be.iova, VDPASTATE_IOVA_GPA, v->gpa,
+						    v->size, &mo, NULL)) ||
+			    (r = vdpastate_transport_dma_map(be.t, 0, v->gpa, v->size,
+							     g->hva,
+							     VDPASTATE_DMA_READ |
+								     VDPASTATE_DMA_WRITE)))
+				return lib_err(r, "guest memory region");
+		}
+		say("memory: region %u gpa 0x%llx size 0x%llx uaddr 0x%llx offset "
+		    "0x%llx", i, (unsigned long long)v->gpa,
+		    (unsigned long long)v->size, (unsigned long long)v->uaddr,
+		    (unsigned long long)v->mmap_offset);
+	}
+	return 0;
+}
+
+/* A descriptor for a vring: non-blocking (the SVQ and handle need that;
+ * UML's call "fd" is a socket). */
+static void take_fd(int *slot, int *fd)
+{
+	int fl = fcntl(*fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(*fd, F_SETFL, fl | O_NONBLOCK);
+	fd_close(slot);
+	*slot = *fd;
+	*fd = -1;
+}
+
+/* SET_LOG_BASE: map the front-end's dirty bitmap. */
+static int set_log_base(const struct vu_parsed *p, int fd)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t skew = p->log_offset % (uint64_t)pg;
+	struct stat sb;
+
+	log_drop();
+	if (p->log_size > SIZE_MAX - skew || fstat(fd, &sb) ||
+	    (S_ISREG(sb.st_mode) &&
+	     (uint64_t)sb.st_size < p->log_offset + p->log_size))
+		return say("error: SET_LOG_BASE: %llu bytes at offset %llu are not "
+			   "all in the file", (unsigned long long)p->log_size,
+			   (unsigned long long)p->log_offset), -EPROTO;
+	be.log_maplen = (size_t)(p->log_size + skew);
+	be.log_map = mmap(NULL, be.log_maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  fd, (off_t)(p->log_offset - skew));
+	if (be.log_map == MAP_FAILED) {
+		be.log_map = NULL;
+		return say("error: SET_LOG_BASE: mmap: %s", strerror(errno)), -EPROTO;
+	}
+	be.bitmap = (uint64_t *)(void *)((uint8_t *)be.log_map + skew);
+	be.log_bytes = p->log_size;
+	say("dirty log: %llu bytes (%llu pages)", (unsigned long long)be.log_bytes,
+	    (unsigned long long)be.log_bytes * 8);
+	apply_log();
+	return 0;
+}
+
+/* Handle one message; 0, or < 0 to close the connection. */
+static int handle(struct vu_msg *m)
+{
+	struct vu_parsed p;
+	struct vu_msg out;
+	char err[256];
+	uint8_t cfg[VU_CONFIG_MAX];
+	unsigned int i;
+	int r = 0;
+
+	if ((r = vu_parse(m, &p, err, sizeof(err))) ||
+	    (r = vu_session_apply(&be.s, &p, err, sizeof(err)))) {
+		say("protocol error: %s; closing the connection", err);
+		return r;
+	}
+	switch (p.request) {
+	case VU_GET_FEATURES:
+		r = reply((vu_reply_u64(&out, p.request, be.offered), &out));
+		break;
+	case VU_GET_PROTOCOL_FEATURES:
+		r = reply((vu_reply_u64(&out, p.request, PROTOCOL_OFFERED), &out));
+		break;
+	case VU_GET_QUEUE_NUM:
+		r = reply((vu_reply_u64(&out, p.request, be.pairs), &out));
+		break;
+	case VU_SET_FEATURES:
+		say("features: 0x%llx negotiated%s", (unsigned long long)p.u64,
+		    p.u64 & (1ull << VU_F_LOG_ALL) ? " (LOG_ALL: dirty logging)" : "");
+		apply_log();
+		break;
+	case VU_SET_LOG_BASE:
+		r = set_log_base(&p, m->fds[0]);
+		if (!r)
+			r = reply((vu_reply_u64(&out, p.request, 0), &out));
+		break;
+	case VU_SET_PROTOCOL_FEATURES:
+		say("protocol features: 0x%llx", (unsigned long long)p.u64);
+		break;
+	case VU_RESET_OWNER:
+		conn_reset();
+		break;
+	case VU_SET_MEM_TABLE:
+		if ((r = set_mem_table(&p, m->fds)))
+			say("error: SET_MEM_TABLE failed; closing the connection");
+		break;
+	case VU_GET_CONFIG:
+		memset(cfg, 0, sizeof(cfg));
+		if ((r = vdpastate_transport_get_config(be.t, 0, cfg, 24)))
+			return lib_err(r, "get_config");
+		r = reply((vu_reply_config(&out, &p, cfg, 24), &out));
+		break;
+	case VU_GET_VRING_BASE:
+		/* A stop: the whole datapath stops, the queue reports where. */
+		datapath_stop("GET_VRING_BASE");
+		r = reply((vu_reply_state(&out, p.request, p.index,
+					  be.s.vr[p.index].base), &out));
+		break;
+	case VU_SET_VRING_KICK:
+	case VU_SET_VRING_CALL:
+		datapath_stop("vring descriptor changed");
+		if (p.has_fd)
+			take_fd(p.request == VU_SET_VRING_KICK ? &be.q[p.index].kick
+							       : &be.q[p.index].call,
+				&m->fds[0]);
+		else if (p.request == VU_SET_VRING_CALL)
+			fd_close(&be.q[p.index].call);
+		break;
+	case VU_SET_BACKEND_REQ_FD:
+		take_fd(&be.req_fd, &m->fds[0]);
+		break;
+	case VU_SET_VRING_ENABLE:
+		if (!p.num)
+			datapath_stop("vring disabled");
+		break;
+	default:
+		break;
+	}
+	if (!r && vu_wants_ack(&be.s, &p))
+		r = reply((vu_reply_u64(&out, p.request, 0), &out));
+	if (!r && (r = datapath_try_start()) < 0)
+		datapath_stop("start failed");
+	for (i = 0; i < m->nfds; i++)
+		if (m->fds[i] >= 0)
+			close(m->fds[i]);
+	m->nfds = 0;
+	return r;
+}
+
+/* ------------------------------------------------------------ main loop */
+
+static void conn_close(void)
+{
+	VDPASTATE_OPTS(vdpastate_sim_stats, st);
+
+	vdpastate_sim_get_stats(be.sim, &st);
+	say("connection closed; device: %llu frames taken from TX, %llu looped "
+	    "into RX, %llu dropped by the filter, %llu without buffer; %llu "
+	    "control commands (%llu OK, %llu ERR)",
+	    (unsigned long long)st.tx_frames, (unsigned long long)st.rx_frames,
+	    (unsigned long long)st.dropped_filter,
+	    (unsigned long long)st.dropped_no_buffer,
+	    (unsigned long long)st.cvq_commands, (unsigned long long)st.cvq_ok,
+	    (unsigned long long)st.cvq_err);
+	conn_reset();
+	fd_close(&be.cfd);
+}
+
+static int serve(void)
+{
+	struct pollfd pf[VU_MAX_QUEUES + 2];
+	static struct vu_msg m;
+	char err[256];
+	unsigned int n, i;
+	int r;
+
+	while (!stop) {
+		n = 0;
+		pf[n++] = (struct pollfd){ .fd = be.cfd >= 0 ? be.cfd : be.lfd,
+					   .events = POLLIN };
+		if (be.running)
+			for (i = 0; i < be.nq; i++)
+				if (be.q[i].kick >= 0)
+					pf[n++] = (struct pollfd){ .fd = be.q[i].kick,
+								   .events = POLLIN };
+		r = poll(pf, n, 50);
+		if (r < 0 && errno != EINTR)
+			return say("error: poll: %s", strerror(errno)), -1;
+		if (r > 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (be.cfd < 0) {
+				be.cfd = accept4(be.lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (be.cfd >= 0)
+					say("connection: front-end attached");
+				continue;
+			}
+			r = recv_msg(&m, err, sizeof(err));
+			if (!r)
+				r = handle(&m);
+			else if (r != -ECONNRESET)
+				say("protocol error: %s; closing the connection", err);
+			for (i = 0; i < m.nfds; i++)
+				if (m.fds[i] >= 0)
+					close(m.fds[i]);
+			m.nfds = 0;
+			if (r) {
+				conn_close();
+				if (be.once)
+					return 0;
+				continue;
+			}
+		}
+		serve_datapath();
+		serve_guest_cvq();
+		serve_datapath();
+		if (requests() < 0) {
+			conn_close();
+			if (be.once)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return say("error: socket path too long"), -1;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1))
+		return say("error: %s: %s", path, strerror(errno)), -1;
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	const char *log_path = NULL;
+	unsigned int q;
+	int i;
+
+	be.log = stderr;
+	be.pairs = 2;
+	be.cfd = be.req_fd = -1;
+	for (q = 0; q < VU_MAX_QUEUES; q++)
+		be.q[q].kick = be.q[q].call = be.q[q].dkick = be.q[q].dcall = -1;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+			be.sock_path = argv[++i];
+		else if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
+			be.pairs = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+			log_path = argv[++i];
+		else if (!strcmp(argv[i], "--state") && i + 1 < argc)
+			be.state_path = argv[++i];
+		else if (!strcmp(argv[i], "--once"))
+			be.once = true;
+		else
+			goto usage;
+	}
+	if (!be.sock_path || be.pairs < 1 || be.pairs > 16)
+		goto usage;
+	if (log_path && !(be.log = fopen(log_path, "a"))) {
+		perror(log_path);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (device_new() || (be.lfd = listen_on(be.sock_path)) < 0)
+		return 1;
+	say("listening on %s: virtio-net, %u queue pairs, features offered 0x%llx",
+	    be.sock_path, be.pairs, (unsigned long long)be.offered);
+	serve();
+	if (be.cfd >= 0)
+		conn_close();
+	say("exit: %lu control commands (%lu OK, %lu ERR), %lu state checks, "
+	    "%lu disagreements", be.cmds, be.cmds_ok, be.cmds_err,
+	    be.state_checks, be.state_diffs);
+	mem_drop();
+	vdpastate_iova_free(be.iova);
+	vdpastate_mem_free(be.mem);
+	vdpastate_transport_free(be.t);
+	close(be.lfd);
+	unlink(be.sock_path);
+	return be.state_diffs ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: %s --socket PATH [--pairs 1..16] [--log FILE] "
+		"[--state FILE] [--once]\n", argv[0]);
+	return 2;
+}

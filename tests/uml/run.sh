@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tests/uml/run.sh LINUX [BUILDDIR] - the uml stage: start the vhost-user
+# back-end (examples/vhost-user-net, simulated device), boot User-Mode
+# Linux (LINUX, from tests/uml/build-kernel.sh) on it as an ordinary
+# process with the host's root file system (hostfs) and
+# tests/uml/guest-init as init, and check what the guest reports.
+#
+# Fails, naming the reason, when: a check of the guest fails or is missing,
+# the guest does not reach UMLTEST-DONE within UML_TIME_LIMIT seconds (a
+# hang guard: the Linux driver spins forever on an unanswered control
+# command), the back-end dies, logs a protocol error, or finds the
+# handle's tracked state different from the device's after a command.
+# Kills only the processes it started (by pid / process group).
+set -euo pipefail
+linux=${1:?usage: run.sh LINUX [BUILDDIR]}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${2:-$src/build}" && pwd)
+limit=${UML_TIME_LIMIT:-600}
+frames=${UML_FRAMES:-70000}
+backend=$build/examples/vhost-user-net
+[ -x "$backend" ] || { echo "FAIL: $backend not built"; exit 1; }
+[ -x "$build/tests/uml/pktloop" ] || { echo "FAIL: tests/uml/pktloop not built"; exit 1; }
+[ -x "$linux" ] || { echo "FAIL: no UML kernel at $linux"; exit 1; }
+
+work=$(mktemp -d /tmp/vds-uml.XXXXXX)
+bpid= upid=
+cleanup() {
+	[ -n "$upid" ] && kill -KILL -- "-$upid" 2> /dev/null || true
+	[ -n "$bpid" ] && kill -TERM "$bpid" 2> /dev/null || true
+	wait 2> /dev/null || true
+}
+trap cleanup EXIT
+echo "uml: run directory $work"
+
+# A misbehaving front-end first: every bad connection closed with a
+# reason in the log, the back-end still up afterwards.
+"$backend" --socket "$work/bad.sock" --log "$work/bad.log" &
+bpid=$!
+for _ in $(seq 100); do [ -S "$work/bad.sock" ] && break; sleep 0.1; done
+brc=0
+python3 "$src/tests/uml/bad-frontend.py" "$work/bad.sock" > "$work/bad.out" 2>&1 || brc=$?
+ncases=$(sed -n 's/^bad-frontend: \([0-9]*\) cases.*/\1/p' "$work/bad.out")
+nclosed=$(grep -c 'closing the connection' "$work/bad.log" || true)
+if [ "$brc" -ne 0 ] || ! kill -0 "$bpid" 2> /dev/null || [ -z "$ncases" ] ||
+	[ "$nclosed" -ne "$ncases" ]; then
+	cat "$work/bad.out" "$work/bad.log"
+	echo "FAIL: misbehaving front-end: script exit $brc, $nclosed of ${ncases:-?} connections closed with a reason, back-end $(kill -0 "$bpid" 2> /dev/null && echo up || echo dead)"
+	exit 1
+fi
+kill -TERM "$bpid"
+wait "$bpid" || true
+echo "uml: bad-frontend: $ncases malformed or out-of-order openings, each closed with a reason, back-end up"
+
+# Dirty logging (UML does not use it): a Python front-end and driver.
+"$backend" --socket "$work/log.sock" --log "$work/dirty.log" --pairs 1 --once &
+bpid=$!
+for _ in $(seq 100); do [ -S "$work/log.sock" ] && break; sleep 0.1; done
+brc=0
+python3 "$src/tests/uml/dirty-log.py" "$work/log.sock" > "$work/dirty.out" 2>&1 || brc=$?
+wait "$bpid" || brc=$((brc + 100))
+bpid=
+if [ "$brc" -ne 0 ] || grep -qE 'error|STATE' "$work/dirty.log"; then
+	cat "$work/dirty.out" "$work/dirty.log"
+	echo "FAIL: dirty logging (exit $brc)"
+	exit 1
+fi
+echo "uml: $(cat "$work/dirty.out")"
+
+"$backend" --socket "$work/vhost.sock" --log "$work/backend.log" \
+	--state "$work/state" --pairs 4 --once &
+bpid=$!
+for _ in $(seq 100); do
+	[ -S "$work/vhost.sock" ] && break
+	kill -0 "$bpid" 2> /dev/null || break
+	sleep 0.1
+done
+[ -S "$work/vhost.sock" ] || { cat "$work/backend.log"; echo "FAIL: the back-end did not listen"; exit 1; }
+
+# UML in a process group of its own (its helpers too), console to a file.
+t0=$(date +%s)
+TMPDIR=$work setsid "$linux" mem=256M root=/dev/root rootfstype=hostfs \
+	rootflags=/ rw init="$src/tests/uml/guest-init" \
+	"virtio_uml.device=$work/vhost.sock:1" con=null con0=null,fd:1 ssl=null \
+	UMLTEST_DIR="$work" UMLTEST_BIN="$build/tests/uml" \
+	UMLTEST_FRAMES="$frames" < /dev/null > "$work/console.log" 2>&1 &
+upid=$!
+
+why=
+while kill -0 "$upid" 2> /dev/null; do
+	if ! kill -0 "$bpid" 2> /dev/null; then
+		# It exits by itself once UML closed the connection at power off.
+		grep -q '^UMLTEST-DONE' "$work/results" 2> /dev/null ||
+			why="the back-end died"
+		break
+	fi
+	if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
+		why="no UMLTEST-DONE within ${limit} s"
+		break
+	fi
+	sleep 1
+done
+kill -KILL -- "-$upid" 2> /dev/null || true
+wait "$upid" 2> /dev/null || true
+upid=
+kill -TERM "$bpid" 2> /dev/null || true
+brc=0
+wait "$bpid" || brc=$?
+bpid=
+secs=$(($(date +%s) - t0))
+
+results=$work/results
+touch "$results"
+echo "--- guest results ($secs s)"
+cat "$results"
+echo "--- control commands the guest's driver sent, with the answers"
+grep -E 'CVQ #|STATE|MIGRATION|INJECT' "$work/backend.log" || echo "(none)"
+
+fail=()
+[ -n "$why" ] && fail+=("$why")
+grep -q '^UMLTEST-DONE' "$results" || fail+=("the guest did not finish (no UMLTEST-DONE)")
+while read -r line; do fail+=("$line"); done < <(grep '^UMLTEST .* FAIL' "$results" || true)
+for c in iface traffic mac promisc-on promisc-off allmulti-on allmulti-off \
+	vlan-add vlan-del mcast-add mcast-del mq-2 mq-1 offloads-off \
+	offloads-on coal-tx coal-rx ring-resize traffic-after vlan-refused migrate-full \
+	migrate-early after-migration dmesg; do
+	grep -q "^UMLTEST $c PASS" "$results" || fail+=("check $c did not pass")
+done
+grep -q 'STATE tracked != device' "$work/backend.log" &&
+	fail+=("the back-end's tracked state differed from the device's")
+grep -qE 'protocol error|^\[[ 0-9.]*\] error' "$work/backend.log" &&
+	fail+=("the back-end logged an error: $(grep -E 'protocol error|error:' "$work/backend.log" | head -n 1)")
+[ "$brc" -eq 0 ] || fail+=("the back-end exited $brc")
+
+if [ ${#fail[@]} -gt 0 ]; then
+	echo "--- back-end log (tail)"
+	tail -n 40 "$work/backend.log"
+	echo "--- console (tail)"
+	tail -n 60 "$work/console.log"
+	printf 'FAIL: %s\n' "${fail[@]}"
+	exit 1
+fi
+n=$(grep -c 'CVQ #' "$work/backend.log" || true)
+echo "uml: $(grep -c '^UMLTEST .* PASS' "$results") checks passed in $secs s; $n control commands, tracked state == device state after each"
+echo "uml: $(grep '^UMLTEST traffic PASS' "$results" | sed 's/^UMLTEST traffic PASS //')"
+rm -rf "$work"
