@@ -21,8 +21,15 @@
  * A malformed or out-of-order message is reported and closes the
  * connection; the back-end then waits for the next one.
  *
+ * With --direct the data queues are not shadowed: the device is given the
+ * guest's own rings (vdpastate_dev_set_vring() with their guest-physical
+ * addresses, guest memory being mapped at IOVA = GPA) and the front-end's
+ * kick and call descriptors; only the control queue goes through the
+ * handle.  This is the baseline of bench/uml.sh; a stop does not report
+ * the queues' positions back and migration requests are ignored.
+ *
  * Usage: vhost-user-net --socket PATH [--pairs N] [--log FILE]
- *                       [--state FILE] [--once]
+ *                       [--state FILE] [--once] [--direct]
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
@@ -83,7 +90,7 @@ struct region {
 static struct be {
 	const char *sock_path, *state_path;
 	FILE *log;
-	bool once;
+	bool once, direct;
 	unsigned int pairs, nq;
 	int lfd, cfd, req_fd;
 	struct vu_session s;
@@ -352,6 +359,22 @@ static int shadow_queue(struct vdpastate_dev *dev, struct vdpastate_transport *t
 	return 0;
 }
 
+/* --direct: the device reads and writes the guest's ring of data queue i
+ * itself (guest memory is mapped at IOVA = GPA) and takes the front-end's
+ * kick and call descriptors. */
+static int direct_queue(unsigned int i)
+{
+	VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = be.s.vr[i].num,
+		       .kick_fd = be.q[i].kick, .call_fd = be.q[i].call);
+	int r;
+
+	if (ring_gpa(i, &vr.desc, &vr.avail, &vr.used))
+		return say("error: vring %u: not in guest memory", i), -EFAULT;
+	if ((r = vdpastate_dev_set_vring(be.dev, i, &vr)))
+		return lib_err(r, "data queue setup (direct)");
+	return 0;
+}
+
 /* Give the handle dev the guest's control queue at the given position. */
 static int guest_cvq_to(struct vdpastate_dev *dev, uint16_t la, uint16_t ui)
 {
@@ -395,8 +418,9 @@ static int datapath_try_start(void)
 		return lib_err(-errno, "vdpastate_dev_open");
 	be.running = true; /* from here on datapath_stop() undoes */
 	for (i = 0; i < nd; i++)
-		if ((r = shadow_queue(be.dev, be.t, i, &be.q[i].svq, &be.q[i].dkick,
-				      &be.q[i].dcall)))
+		if ((r = be.direct ? direct_queue(i)
+				   : shadow_queue(be.dev, be.t, i, &be.q[i].svq,
+						  &be.q[i].dkick, &be.q[i].dcall)))
 			return r;
 	if ((r = vdpastate_dev_start(be.dev, be.dev_features)))
 		return lib_err(r, "vdpastate_dev_start");
@@ -405,8 +429,9 @@ static int datapath_try_start(void)
 	apply_log();
 	check_state(); /* the state file starts with the reset state */
 	say("datapath: started, features 0x%llx (device 0x%llx), %u data "
-	    "queues shadowed%s", (unsigned long long)guest,
+	    "queues %s%s", (unsigned long long)guest,
 	    (unsigned long long)be.dev_features, nd,
+	    be.direct ? "on the guest's rings (direct)" : "shadowed",
 	    guest & NF(CTRL_VQ) ? ", guest control queue on the handle" : "");
 	return 0;
 }
@@ -936,7 +961,7 @@ static int requests(void)
 	unsigned int i;
 	int r = 0;
 
-	if (!be.state_path || !be.running)
+	if (!be.state_path || !be.running || be.direct)
 		return 0;
 	for (i = 0; i < 5 && !r; i++) {
 		snprintf(path, sizeof(path), "%s.%s", be.state_path, steps[i]);
@@ -1337,6 +1362,8 @@ int main(int argc, char **argv)
 			be.state_path = argv[++i];
 		else if (!strcmp(argv[i], "--once"))
 			be.once = true;
+		else if (!strcmp(argv[i], "--direct"))
+			be.direct = true;
 		else
 			goto usage;
 	}
@@ -1368,6 +1395,6 @@ int main(int argc, char **argv)
 	return be.state_diffs ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: %s --socket PATH [--pairs 1..16] [--log FILE] "
-		"[--state FILE] [--once]\n", argv[0]);
+		"[--state FILE] [--once] [--direct]\n", argv[0]);
 	return 2;
 }
