@@ -17,19 +17,11 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${2:-$src/build}" && pwd)
 limit=${UML_TIME_LIMIT:-600}
 frames=${UML_FRAMES:-70000}
-backend=$build/examples/vhost-user-net
-[ -x "$backend" ] || { echo "FAIL: $backend not built"; exit 1; }
-[ -x "$build/tests/uml/pktloop" ] || { echo "FAIL: tests/uml/pktloop not built"; exit 1; }
-[ -x "$linux" ] || { echo "FAIL: no UML kernel at $linux"; exit 1; }
+. "$src/tests/uml/lib.sh"
+uml_check_inputs
 
 work=$(mktemp -d /tmp/vds-uml.XXXXXX)
-bpid= upid=
-cleanup() {
-	[ -n "$upid" ] && kill -KILL -- "-$upid" 2> /dev/null || true
-	[ -n "$bpid" ] && kill -TERM "$bpid" 2> /dev/null || true
-	wait 2> /dev/null || true
-}
-trap cleanup EXIT
+trap uml_cleanup EXIT
 echo "uml: run directory $work"
 
 # A misbehaving front-end first: every bad connection closed with a
@@ -66,47 +58,13 @@ if [ "$brc" -ne 0 ] || grep -qE 'error|STATE' "$work/dirty.log"; then
 fi
 echo "uml: $(cat "$work/dirty.out")"
 
-"$backend" --socket "$work/vhost.sock" --log "$work/backend.log" \
-	--state "$work/state" --pairs 4 --once &
-bpid=$!
-for _ in $(seq 100); do
-	[ -S "$work/vhost.sock" ] && break
-	kill -0 "$bpid" 2> /dev/null || break
-	sleep 0.1
-done
-[ -S "$work/vhost.sock" ] || { cat "$work/backend.log"; echo "FAIL: the back-end did not listen"; exit 1; }
+uml_backend "$work/vhost.sock" "$work/backend.log" --state "$work/state" \
+	--pairs 4 --once
 
 # UML in a process group of its own (its helpers too), console to a file.
-t0=$(date +%s)
-TMPDIR=$work setsid "$linux" mem=256M root=/dev/root rootfstype=hostfs \
-	rootflags=/ rw init="$src/tests/uml/guest-init" \
-	"virtio_uml.device=$work/vhost.sock:1" con=null con0=null,fd:1 ssl=null \
-	UMLTEST_DIR="$work" UMLTEST_BIN="$build/tests/uml" \
-	UMLTEST_FRAMES="$frames" < /dev/null > "$work/console.log" 2>&1 &
-upid=$!
-
-why=
-while kill -0 "$upid" 2> /dev/null; do
-	if ! kill -0 "$bpid" 2> /dev/null; then
-		# It exits by itself once UML closed the connection at power off.
-		grep -q '^UMLTEST-DONE' "$work/results" 2> /dev/null ||
-			why="the back-end died"
-		break
-	fi
-	if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
-		why="no UMLTEST-DONE within ${limit} s"
-		break
-	fi
-	sleep 1
-done
-kill -KILL -- "-$upid" 2> /dev/null || true
-wait "$upid" 2> /dev/null || true
-upid=
-kill -TERM "$bpid" 2> /dev/null || true
-brc=0
-wait "$bpid" || brc=$?
-bpid=
-secs=$(($(date +%s) - t0))
+uml_run "$work" "$work/vhost.sock" "$src/tests/uml/guest-init" \
+	"$work/results" '^UMLTEST-DONE' "$limit" \
+	UMLTEST_DIR="$work" UMLTEST_BIN="$build/tests/uml" UMLTEST_FRAMES="$frames"
 
 results=$work/results
 touch "$results"
