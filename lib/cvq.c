@@ -760,6 +760,14 @@ static int parse_rss(const uint8_t *p, size_t len,
 				"needs %zu bytes before the key, payload is %zu",
 				n, tlen - 1, fixed, len);
 	klen = p[fixed - 1];
+	/*
+	 * Linux (6.11 on) sends sizeof(struct virtio_net_rss_config_trailer)
+	 * plus the key: one byte of structure padding after the key.  That
+	 * one byte is accepted and ignored, as QEMU does; the command encodes
+	 * without it.
+	 */
+	if (len == fixed + (size_t)klen + 1)
+		len--;
 	if ((err = need_len(n, "hash_key_length", len, fixed + klen)))
 		return err;
 	if (!is_pow2(tlen))

@@ -249,7 +249,7 @@ static const struct reject R[] = {
 	{ { 0x04, 0x01, 0, 0, 0, 0, 0, 0, 0 }, 9, 0, -EBADMSG, "MQ_RSS_CONFIG: payload is 7 bytes, shorter than" },
 	{ { 0x04, 0x01, 0, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0 }, 14, 0, -EBADMSG, "indirection_table_mask 0x1 needs 15 bytes before the key, payload is 12" },
 	{ { 0x04, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0xaa }, 16, 0, -EBADMSG, "MQ_RSS_CONFIG: hash_key_length: payload is 14 bytes, the layout gives 15" },
-	{ { 0x04, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0xaa }, 16, 0, -EBADMSG, "MQ_RSS_CONFIG: hash_key_length: payload is 14 bytes, the layout gives 13" },
+	{ { 0x04, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0xaa, 0xbb }, 17, 0, -EBADMSG, "MQ_RSS_CONFIG: hash_key_length: payload is 15 bytes, the layout gives 13" },
 	{ { 0x04, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 14, 0, -EBADMSG, "MQ_HASH_CONFIG: payload is 12 bytes, shorter than the 13" },
 	{ { 0x04, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 15, 0, -EBADMSG, "MQ_HASH_CONFIG: hash_key_length: payload is 13 bytes, the layout gives 14" },
 	{ { 0x05, 0x00, 0x02, 0, 0, 0, 0, 0, 0 }, 9, 0, -EBADMSG, "GUEST_OFFLOADS_SET: offloads: payload is 7 bytes" },

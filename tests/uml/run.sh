@@ -79,7 +79,7 @@ grep -q '^UMLTEST-DONE' "$results" || fail+=("the guest did not finish (no UMLTE
 while read -r line; do fail+=("$line"); done < <(grep '^UMLTEST .* FAIL' "$results" || true)
 for c in iface traffic mac promisc-on promisc-off allmulti-on allmulti-off \
 	vlan-add vlan-del mcast-add mcast-del mq-2 mq-1 offloads-off \
-	offloads-on coal-tx coal-rx ring-resize traffic-after vlan-refused migrate-full \
+	offloads-on coal-tx coal-rx rss-equal rss-weight rss-readback ring-resize traffic-after vlan-refused migrate-full \
 	migrate-early after-migration dmesg; do
 	grep -q "^UMLTEST $c PASS" "$results" || fail+=("check $c did not pass")
 done
