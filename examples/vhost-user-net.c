@@ -60,10 +60,11 @@
  * so that the driver has GRO_HW to switch (GUEST_OFFLOADS_SET). */
 #define SIM_EXTRA (NF(GUEST_TSO4) | NF(GUEST_TSO6))
 /* Device features the guest may see: not ACCESS_PLATFORM (the front-end
- * gives guest-physical addresses), not RSS (the driver would steer with
- * RSS_CONFIG instead of VQ_PAIRS_SET; the device does not steer). */
-#define GUEST_MASK (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(RSS) | \
-		      NF(HASH_REPORT)))
+ * gives guest-physical addresses), not HASH_REPORT (a longer virtio-net
+ * header).  RSS is offered: the driver then sets queue pairs, the
+ * indirection table, hash types and key with RSS_CONFIG (the simulated
+ * device tracks them; it does not steer by them). */
+#define GUEST_MASK (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(HASH_REPORT)))
 /* BACKEND_REQ: UML's virtio_uml only allocates its interrupt for the
  * device with the back-end request channel; without it the probe fails
  * (-EBUSY: its call fds would take irq 0, the timer's).  Nothing is sent
@@ -440,7 +441,7 @@ static int datapath_try_start(void)
 
 /* A command seen on the guest's control ring before the handle took it. */
 struct seen {
-	uint8_t bytes[64];
+	uint8_t bytes[512]; /* RSS_CONFIG with 128 entries and a 40-byte key: 309 */
 	uint32_t len; /* readable bytes (may exceed what bytes holds) */
 };
 
@@ -537,13 +538,65 @@ static void fmt_mac(char *buf, const uint8_t *m)
 		m[4], m[5]);
 }
 
+/* An indirection table as its shortest period, run-length coded, and the
+ * repeat count: "[0 1]x64", "[0*32 3*96]x1". */
+static size_t fmt_table(char *buf, size_t len, const uint16_t *t, uint32_t n)
+{
+	uint32_t p, i, j;
+	size_t o;
+
+	for (p = 1; p < n; p++) {
+		if (n % p)
+			continue;
+		for (i = p; i < n && t[i] == t[i % p]; i++)
+			;
+		if (i == n)
+			break;
+	}
+	if (!n)
+		p = 0;
+	o = (size_t)snprintf(buf, len, "[");
+	for (i = 0; i < p && o + 16 < len; i = j) {
+		for (j = i + 1; j < p && t[j] == t[i]; j++)
+			;
+		o += (size_t)snprintf(buf + o, len - o, j - i > 1 ? "%s%u*%u" : "%s%u",
+				      i ? " " : "", t[i], j - i);
+	}
+	o += (size_t)snprintf(buf + o, len - o, "]x%u", p ? n / p : 0);
+	return o < len ? o : len;
+}
+
+/* " hash 0x1ff table [0]x128 unclassified 0 max_tx_vq 1 key 6d5a...":
+ * RSS_CONFIG's fields (table NULL: HASH_CONFIG's). */
+static void fmt_rss(char *buf, size_t len, uint32_t types, const uint16_t *table,
+		    uint32_t n, uint16_t uncl, uint16_t max_tx, const uint8_t *key,
+		    uint8_t klen)
+{
+	size_t o = (size_t)snprintf(buf, len, " hash 0x%x", types);
+	unsigned int i;
+
+	if (table) {
+		o += (size_t)snprintf(buf + o, len - o, " table ");
+		if (o < len)
+			o += fmt_table(buf + o, len - o, table, n);
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, " unclassified %u "
+					      "max_tx_vq %u", uncl, max_tx);
+	}
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, " key ");
+	for (i = 0; key && i < klen && o + 3 < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%02x", key[i]);
+}
+
 /* "VLAN_ADD vid 100" and the like: the command as the log shows it. */
 static void describe(const struct seen *c, char *buf, size_t len)
 {
 	VDPASTATE_OPTS(vdpastate_cvq_limits, lim, .max_virtqueue_pairs = (uint16_t)be.pairs);
 	struct vdpastate_cvq_cmd *cmd = NULL;
-	uint32_t nu = 0, nm = 0, mp, mu;
-	const uint8_t *uni, *multi;
+	uint32_t nu = 0, nm = 0, mp, mu, ht;
+	const uint8_t *uni, *multi, *key;
+	uint8_t klen;
 	uint64_t off;
 	size_t o = 0, i;
 	uint8_t m[6];
@@ -580,9 +633,17 @@ static void describe(const struct seen *c, char *buf, size_t len)
 		snprintf(buf + o, len - o, " vid %d", vdpastate_cvq_cmd_vlan_id(cmd));
 		break;
 	case VDPASTATE_CVQ_MQ:
-		if (vdpastate_cvq_cmd_vq_pairs(cmd) > 0)
+		if (vdpastate_cvq_cmd_vq_pairs(cmd) > 0) {
 			snprintf(buf + o, len - o, " %d pairs",
 				 vdpastate_cvq_cmd_vq_pairs(cmd));
+		} else if (!vdpastate_cvq_cmd_hash(cmd, &ht, &key, &klen)) {
+			const uint16_t *tab = NULL;
+			uint32_t tn = 0;
+			uint16_t uc = 0, mtx = 0;
+
+			vdpastate_cvq_cmd_rss(cmd, &tab, &tn, &uc, &mtx);
+			fmt_rss(buf + o, len - o, ht, tab, tn, uc, mtx, key, klen);
+		}
 		break;
 	case VDPASTATE_CVQ_GUEST_OFFLOADS:
 		if (!vdpastate_cvq_cmd_offloads(cmd, &off))
@@ -639,6 +700,20 @@ static void write_state(FILE *f, const struct vdpastate_netstate *ns)
 		fprintf(f, "coal_tx %u %u\n", p, u);
 	if (!vdpastate_netstate_coal_rx(ns, &p, &u))
 		fprintf(f, "coal_rx %u %u\n", p, u);
+	{
+		const uint16_t *tab;
+		const uint8_t *key;
+		uint16_t uc, mtx;
+		uint8_t klen;
+		char r[1024];
+
+		if (!vdpastate_netstate_rss(ns, &p, &tab, &u, &uc, &mtx, &key, &klen)) {
+			fmt_rss(r, sizeof(r), p, tab, u, uc, mtx, key, klen);
+			fprintf(f, "rss%s\n", r);
+		} else {
+			fprintf(f, "rss off\n");
+		}
+	}
 }
 
 /*
@@ -688,7 +763,7 @@ static void serve_guest_cvq(void)
 	VDPASTATE_OPTS(vdpastate_sim_stats, s1);
 	struct seen seen[16];
 	unsigned int n, i;
-	char d[400];
+	char d[1024];
 	int r;
 
 	if (!be.running || !(be.dev_features & NF(CTRL_VQ)))
