@@ -33,9 +33,9 @@
 #endif
 
 /*
- * The library's VDPASTATE_BACKEND_F_* bits and the kernel's
- * VHOST_BACKEND_F_* bits name the same features but are numbered apart
- * (the kernel starts at 1), so every backend feature word is translated.
+ * The library's VDPASTATE_BACKEND_F_* bits are the kernel's
+ * VHOST_BACKEND_F_* numbers.  The words still go through this table so
+ * that only the features the library knows cross in either direction.
  */
 static const struct {
 	unsigned int lib, kernel;

@@ -38,5 +38,31 @@ for p in "$mandir"/*.[37]; do
 		echo "FAIL: mandoc -Tlint $b:"; echo "$out"; fail=1
 	fi
 done
-[ "$fail" -eq 0 ] && echo "ok: $n exported symbols documented; mandoc -Tlint clean"
+# Backend feature bits: the pages give the header's numbers (a transport
+# written from a page with other numbers silently loses features), and
+# libvdpastate-transport(7) lists every one.
+hdr="$top_srcdir/include/libvdpastate/transport.h"
+# Rendered text: overstrikes (bold) removed, lines joined, spaces squeezed.
+plain() { mandoc -Tascii "$1" | sed 's/.\x08//g' | tr '\n' ' ' | tr -s ' '; }
+text7=$(plain "$mandir/libvdpastate-transport.7")
+nbits=0
+while read -r name val; do
+	nbits=$((nbits + 1))
+	case "$text7" in
+	*"$name ($val)"*) ;;
+	*) echo "FAIL: libvdpastate-transport.7 does not give $name ($val)"; fail=1 ;;
+	esac
+	for p in "$mandir"/*.[37]; do
+		head -n 1 "$p" | grep -q '^\.so ' && continue
+		for got in $(plain "$p" |
+			grep -oE "(^|[^A-Z_])$name \([0-9]+\)" |
+			grep -oE '\([0-9]+\)' | tr -d '()'); do
+			[ "$got" = "$val" ] && continue
+			echo "FAIL: $(basename "$p") numbers $name $got, the header $val"
+			fail=1
+		done
+	done
+done < <(sed -n 's/^#define VDPASTATE_BACKEND_F_\([A-Z0-9_]*\) \([0-9]*\)$/\1 \2/p' "$hdr")
+[ "$nbits" -ge 8 ] || { echo "FAIL: $nbits backend feature bits read from $hdr"; fail=1; }
+[ "$fail" -eq 0 ] && echo "ok: $n exported symbols documented; mandoc -Tlint clean; $nbits backend feature bits numbered as the header"
 exit "$fail"

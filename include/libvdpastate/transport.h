@@ -33,6 +33,13 @@ struct vdpastate_transport;
 #define VDPASTATE_BACKEND_F_IOTLB_ASID 3
 #define VDPASTATE_BACKEND_F_SUSPEND 4
 #define VDPASTATE_BACKEND_F_RESUME 5
+/*
+ * Named so that transports and VMMs share one numbering; the library does
+ * not ack these yet, and a transport must not assume it does.
+ */
+#define VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK 6
+#define VDPASTATE_BACKEND_F_DESC_ASID 7
+#define VDPASTATE_BACKEND_F_IOTLB_PERSIST 8
 
 /* Device status bits (virtio). */
 #define VDPASTATE_STATUS_ACKNOWLEDGE 1
