@@ -29,6 +29,22 @@ vds_install() {
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# vds_kernel_cache CACHE PKG FRAGMENT IMAGE [KEYTEXT]: the cache folder
+# of a kernel built from Debian's PKG with FRAGMENT: sets dir (CACHE/<key>,
+# the key hashing the fragment, PKG's version and KEYTEXT) and image
+# (dir/IMAGE).  Returns 0, printing image as the last line, when that
+# image is already built; 1 when it has to be built.
+vds_kernel_cache() {
+	local cache=$1 pkg=$2 fragment=$3 name=$4 extra=${5:-} pkgver key
+	pkgver=$(dpkg-query -W -f='${Version}' "$pkg")
+	key=$( (cat "$fragment"; echo "$pkg $pkgver$extra") | sha256sum | cut -c1-16)
+	dir="$cache/$key"
+	image="$dir/$name"
+	[ -s "$image" ] || return 1
+	echo "kernel: cached $image (fragment+source key $key)" >&2
+	echo "$image"
+}
+
 # vds_kernel_source PKG SRC: the source tree of Debian's PKG (a
 # linux-source-X.Y) in SRC, unpacked from /usr/src/PKG.tar.* next to it
 # unless a tree is already there.

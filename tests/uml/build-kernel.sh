@@ -18,16 +18,7 @@ pkg=linux-source-6.12
 
 vds_install "$pkg" bc bison flex libelf-dev libssl-dev xz-utils make gcc >&2
 
-pkgver=$(dpkg-query -W -f='${Version}' "$pkg")
-key=$( (cat "$fragment"; echo "$pkg $pkgver ARCH=um") | sha256sum | cut -c1-16)
-dir="$VDS_UML_CACHE/$key"
-image="$dir/linux"
-
-if [ -x "$image" ]; then
-	echo "kernel: cached $image (fragment+source key $key)" >&2
-	echo "$image"
-	exit 0
-fi
+vds_kernel_cache "$VDS_UML_CACHE" "$pkg" "$fragment" linux " ARCH=um" && exit 0
 
 mkdir -p "$dir"
 src="$dir/src"

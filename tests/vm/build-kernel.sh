@@ -19,16 +19,7 @@ fragment="$here/kernel.config"
 vds_install linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio \
 	xz-utils make gcc >&2
 
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-key=$( (cat "$fragment"; echo "linux-source-6.1 $pkgver") | sha256sum | cut -c1-16)
-dir="$VDS_VM_CACHE/$key"
-image="$dir/bzImage"
-
-if [ -s "$image" ]; then
-	echo "kernel: cached $image (fragment+source key $key)" >&2
-	echo "$image"
-	exit 0
-fi
+vds_kernel_cache "$VDS_VM_CACHE" linux-source-6.1 "$fragment" bzImage && exit 0
 
 mkdir -p "$dir"
 src="$dir/linux"
