@@ -21,6 +21,14 @@
  * A malformed or out-of-order message is reported and closes the
  * connection; the back-end then waits for the next one.
  *
+ * With --device /dev/vhost-vdpa-N the device is a kernel vDPA device
+ * instead (for instance vdpa_sim_net) and --to /dev/vhost-vdpa-M names
+ * the migration's second device; a migration back goes to the first.
+ * The guest is offered what the device offers (less ACCESS_PLATFORM).
+ * The device's state that can be read back is its configuration space,
+ * so after each control command the tracked MAC is compared with the
+ * device's; device faults cannot be injected.
+ *
  * With --direct the data queues are not shadowed: the device is given the
  * guest's own rings (vdpastate_dev_set_vring() with their guest-physical
  * addresses, guest memory being mapped at IOVA = GPA) and the front-end's
@@ -30,6 +38,7 @@
  *
  * Usage: vhost-user-net --socket PATH [--pairs N] [--log FILE]
  *                       [--state FILE] [--once] [--direct]
+ *                       [--device /dev/vhost-vdpa-N [--to /dev/vhost-vdpa-M]]
  */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
@@ -90,15 +99,19 @@ struct region {
 
 static struct be {
 	const char *sock_path, *state_path;
+	/* --device, --to: the two kernel devices (NULL: simulated); the
+	 * datapath runs on vdpa[cur], a migration moves it to the other. */
+	const char *vdpa[2];
+	unsigned int cur;
 	FILE *log;
 	bool once, direct;
 	unsigned int pairs, nq;
 	int lfd, cfd, req_fd;
 	struct vu_session s;
-	uint64_t sim_offered, offered;
+	uint64_t dev_offered, offered;
 	struct vdpastate_sim_opts so; /* for the migration's second device */
 	struct vdpastate_transport *t;
-	struct vdpastate_sim *sim;
+	struct vdpastate_sim *sim; /* NULL on a kernel device */
 	struct vdpastate_mem *mem;
 	struct vdpastate_iova *iova;
 	struct region reg[VU_MAX_REGIONS];
@@ -159,26 +172,73 @@ static void on_signal(int sig)
 
 /* ------------------------------------------------------------ device */
 
+/* Device number side: the simulated one (a new one each time) or
+ * --device / --to. */
+static struct vdpastate_transport *device_open(unsigned int side)
+{
+	struct vdpastate_transport *t;
+
+	if (!be.vdpa[0])
+		return vdpastate_sim_new(&be.so);
+	if (!be.vdpa[side]) {
+		errno = EINVAL;
+		say("error: no second device (--to) to migrate to");
+		return NULL;
+	}
+	if (!(t = vdpastate_transport_open_vhost_vdpa(be.vdpa[side], NULL)))
+		say("error: %s: %s", be.vdpa[side], vdpastate_last_error());
+	return t;
+}
+
+/* A kernel device: the guest sees its features, its queue pairs. */
+static int device_new_vdpa(void)
+{
+	uint8_t cfg[12];
+	uint16_t maxp;
+	int r;
+
+	if (!(be.t = device_open(0)))
+		return -ENODEV;
+	if ((r = vdpastate_transport_get_device_features(be.t, &be.dev_offered)))
+		return lib_err(r, "get_device_features");
+	if (!(be.dev_offered & NF(MQ))) {
+		be.pairs = 1;
+	} else if ((r = vdpastate_transport_get_config(be.t, 0, cfg, sizeof(cfg)))) {
+		return lib_err(r, "get_config");
+	} else {
+		maxp = (uint16_t)(cfg[8] | cfg[9] << 8);
+		if (maxp < be.pairs)
+			be.pairs = maxp ? maxp : 1;
+	}
+	return 0;
+}
+
 static int device_new(void)
 {
 	VDPASTATE_OPTS(vdpastate_sim_opts, so, .max_queue_pairs = (uint16_t)be.pairs);
 	uint64_t first, last;
 	int r;
 
+	if (be.vdpa[0]) {
+		if ((r = device_new_vdpa()))
+			return r;
+		goto offer;
+	}
 	/* Ask the simulator what it offers by default, then add SIM_EXTRA. */
 	if (!(be.t = vdpastate_sim_new(&so)))
 		return lib_err(-errno, "vdpastate_sim_new");
-	r = vdpastate_transport_get_device_features(be.t, &be.sim_offered);
+	r = vdpastate_transport_get_device_features(be.t, &be.dev_offered);
 	vdpastate_transport_free(be.t);
 	if (r)
 		return lib_err(r, "get_device_features");
-	so.device_features = be.sim_offered | SIM_EXTRA;
+	so.device_features = be.dev_offered | SIM_EXTRA;
 	if (!(be.t = vdpastate_sim_new(&so)))
 		return lib_err(-errno, "vdpastate_sim_new");
 	be.sim = vdpastate_sim_from_transport(be.t);
-	be.sim_offered = so.device_features;
+	be.dev_offered = so.device_features;
 	be.so = so;
-	be.offered = (be.sim_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES) |
+offer:
+	be.offered = (be.dev_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES) |
 		     (1ull << VU_F_LOG_ALL);
 	if ((r = vdpastate_transport_get_iova_range(be.t, &first, &last)))
 		return lib_err(r, "get_iova_range");
@@ -414,7 +474,7 @@ static int datapath_try_start(void)
 			return say("error: vring %u starts at %u: only a start "
 				   "from 0 is supported", i, be.s.vr[i].base),
 			       -EPROTO;
-	be.dev_features = guest | (be.sim_offered & RF(ACCESS_PLATFORM));
+	be.dev_features = guest | (be.dev_offered & RF(ACCESS_PLATFORM));
 	if (!(be.dev = vdpastate_dev_open(be.t, NULL)))
 		return lib_err(-errno, "vdpastate_dev_open");
 	be.running = true; /* from here on datapath_stop() undoes */
@@ -443,6 +503,7 @@ static int datapath_try_start(void)
 struct seen {
 	uint8_t bytes[512]; /* RSS_CONFIG with 128 entries and a 40-byte key: 309 */
 	uint32_t len; /* readable bytes (may exceed what bytes holds) */
+	uint64_t ack; /* guest address of the answer byte (0: none seen) */
 };
 
 /* Where len guest bytes at gpa are, if they lie in one region; NULL if
@@ -478,6 +539,7 @@ static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
 	bool indirect = false;
 
 	c->len = 0;
+	c->ack = 0;
 	while (i < n && steps++ < 2 * num) {
 		struct { uint64_t addr; uint32_t len; uint16_t flags, next; } d;
 		const uint8_t *p = guest_bytes(table + 16ull * i, 16);
@@ -492,8 +554,11 @@ static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
 			i = 0;
 			continue;
 		}
-		if (d.flags & VDPASTATE_VRING_DESC_F_WRITE)
+		if (d.flags & VDPASTATE_VRING_DESC_F_WRITE) {
+			if (d.len)
+				c->ack = d.addr;
 			return;
+		}
 		if (d.len && c->len < sizeof(c->bytes)) {
 			uint32_t take = d.len;
 			const uint8_t *src;
@@ -720,18 +785,55 @@ static void write_state(FILE *f, const struct vdpastate_netstate *ns)
  * After control commands: the handle's tracked state must be the
  * device's.  The state file gets both verdict and state (write, rename).
  */
+/*
+ * A kernel device's state as far as it can be read: the MAC in its
+ * configuration space (VIRTIO_NET_F_MAC), which the device updates on
+ * MAC_ADDR_SET.  Tracked and device agree when the MACs do; *diff names
+ * what differs.
+ */
+static bool check_vdpa_mac(const struct vdpastate_netstate *tr, const char **diff)
+{
+	uint8_t cfg[6], m[6];
+	char a[20], b[20];
+	int r;
+
+	*diff = NULL;
+	if (!(be.dev_features & NF(MAC)))
+		return true;
+	if ((r = vdpastate_transport_get_config(be.t, 0, cfg, 6))) {
+		lib_err(r, "get_config (the device's MAC)");
+		*diff = "config space unreadable";
+		return false;
+	}
+	vdpastate_netstate_mac(tr, m);
+	if (!memcmp(cfg, m, 6))
+		return true;
+	fmt_mac(a, m);
+	fmt_mac(b, cfg);
+	say("STATE tracked != device (mac): tracked %s, device config %s", a, b);
+	*diff = "mac";
+	return false;
+}
+
 static void check_state(void)
 {
 	const struct vdpastate_netstate *tr = vdpastate_dev_netstate(be.dev);
-	struct vdpastate_netstate *ds = vdpastate_sim_netstate(be.sim);
-	bool eq = tr && ds && vdpastate_netstate_equal(tr, ds);
-	const char *diff = eq ? NULL : vdpastate_netstate_state_diff(tr, ds);
+	struct vdpastate_netstate *ds = be.sim ? vdpastate_sim_netstate(be.sim) : NULL;
+	const char *diff = NULL;
+	bool eq;
 	char tmp[4096];
 	FILE *f;
 
+	if (be.sim) {
+		eq = tr && ds && vdpastate_netstate_equal(tr, ds);
+		diff = eq ? NULL : vdpastate_netstate_state_diff(tr, ds);
+	} else {
+		eq = tr && check_vdpa_mac(tr, &diff);
+	}
 	be.state_checks++;
-	if (!eq) {
+	if (!eq)
 		be.state_diffs++;
+	if (!eq && be.sim) {
 		say("STATE tracked != device (%s); tracked, then device:",
 		    diff ? diff : "configuration");
 		if (tr)
@@ -742,7 +844,8 @@ static void check_state(void)
 	if (be.state_path && tr) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp", be.state_path);
 		if ((f = fopen(tmp, "w"))) {
-			fprintf(f, "seq %lu\nagree %s\n", be.cmds, eq ? "yes" : "no");
+			fprintf(f, "seq %lu\nagree %s\ndevice %s\n", be.cmds,
+				eq ? "yes" : "no", be.sim ? "simulated" : be.vdpa[be.cur]);
 			write_state(f, tr);
 			if (fclose(f) == 0)
 				rename(tmp, be.state_path);
@@ -753,9 +856,10 @@ static void check_state(void)
 
 /*
  * Let the handle answer the guest's control queue, logging each command
- * and its answer.  The answer is read from the device's counters: a
- * command the device answered OK or ERR moves them, one the handle
- * refused before the device does not.
+ * and its answer.  The answer is the byte the guest got (read back from
+ * its buffer).  On the simulated device, whose counters move for each
+ * command it answered, a single ERR also says whether the device or the
+ * handle (before the device) refused.
  */
 static void serve_guest_cvq(void)
 {
@@ -770,9 +874,11 @@ static void serve_guest_cvq(void)
 		return;
 	do {
 		n = peek_guest_cvq(seen, 16);
-		vdpastate_sim_get_stats(be.sim, &s0);
+		if (be.sim)
+			vdpastate_sim_get_stats(be.sim, &s0);
 		r = vdpastate_dev_handle_guest_cvq(be.dev);
-		vdpastate_sim_get_stats(be.sim, &s1);
+		if (be.sim)
+			vdpastate_sim_get_stats(be.sim, &s1);
 		if (r < 0) {
 			if (r != -ETIMEDOUT)
 				lib_err(r, "vdpastate_dev_handle_guest_cvq");
@@ -781,23 +887,27 @@ static void serve_guest_cvq(void)
 		if (r == 0)
 			return;
 		for (i = 0; i < (unsigned int)r; i++) {
-			const char *ans = "?";
+			const uint8_t *a = i < n && seen[i].ack ? guest_bytes(seen[i].ack, 1)
+								: NULL;
+			const char *ans = !a	     ? "(answer not seen)"
+					  : *a == 0 ? "VIRTIO_NET_OK"
+					  : *a != 1 ? "(not an answer: neither OK nor ERR)"
+					  : !be.sim || r != 1 ? "VIRTIO_NET_ERR"
+					  : s1.cvq_err > s0.cvq_err
+						  ? "VIRTIO_NET_ERR (device)"
+						  : "VIRTIO_NET_ERR (refused by the handle)";
 
-			if (r == 1)
-				ans = s1.cvq_ok > s0.cvq_ok	  ? "VIRTIO_NET_OK"
-				      : s1.cvq_err > s0.cvq_err ? "VIRTIO_NET_ERR (device)"
-							     : "VIRTIO_NET_ERR (refused by the handle)";
 			if (i < n)
 				describe(&seen[i], d, sizeof(d));
 			else
 				snprintf(d, sizeof(d), "(not seen)");
 			be.cmds++;
+			if (a && *a == 0)
+				be.cmds_ok++;
+			else
+				be.cmds_err++;
 			say("CVQ #%lu %s -> %s", be.cmds, d, ans);
 		}
-		if (r == 1 && s1.cvq_ok > s0.cvq_ok)
-			be.cmds_ok++;
-		else if (r == 1)
-			be.cmds_err++;
 		check_state();
 	} while (r == VDPASTATE_DEV_GUEST_CVQ_BUDGET);
 }
@@ -826,7 +936,7 @@ static void serve_datapath(void)
 			}
 			moved += r;
 		}
-		if ((r = vdpastate_sim_poll(be.sim)) > 0)
+		if (be.sim && (r = vdpastate_sim_poll(be.sim)) > 0)
 			moved += r;
 		if (!moved)
 			break;
@@ -872,7 +982,8 @@ static struct dst *dst_new(void)
 		return NULL;
 	for (i = 0; i < VU_MAX_QUEUES; i++)
 		d->dkick[i] = d->dcall[i] = -1;
-	if (!(d->t = vdpastate_sim_new(&be.so)) || !(d->dev = vdpastate_dev_open(d->t, NULL))) {
+	if (!(d->t = device_open(1 - be.cur)) ||
+	    !(d->dev = vdpastate_dev_open(d->t, NULL))) {
 		lib_err(-errno, "destination device");
 		goto fail;
 	}
@@ -914,7 +1025,8 @@ static void dst_switch(struct dst *d)
 	vdpastate_dev_free(be.dev);
 	vdpastate_transport_free(be.t);
 	be.t = d->t;
-	be.sim = vdpastate_sim_from_transport(be.t);
+	be.cur = be.vdpa[0] ? 1 - be.cur : 0;
+	be.sim = be.vdpa[0] ? NULL : vdpastate_sim_from_transport(be.t);
 	be.dev = d->dev;
 	free(d);
 	apply_log();
@@ -1044,6 +1156,9 @@ static int requests(void)
 			continue;
 		if (i < 3) {
 			r = migrate(steps[i] + 8);
+		} else if (!be.sim) {
+			say("error: %s: faults are injected only into the simulated "
+			    "device", steps[i]);
 		} else {
 			r = vdpastate_sim_cvq_err(be.sim, i == 3,
 						  i == 3 ? VDPASTATE_CVQ_VLAN
@@ -1332,6 +1447,13 @@ static void conn_close(void)
 {
 	VDPASTATE_OPTS(vdpastate_sim_stats, st);
 
+	if (!be.sim) {
+		say("connection closed; %s: %lu control commands", be.vdpa[be.cur],
+		    be.cmds);
+		conn_reset();
+		fd_close(&be.cfd);
+		return;
+	}
 	vdpastate_sim_get_stats(be.sim, &st);
 	say("connection closed; device: %llu frames taken from TX, %llu looped "
 	    "into RX, %llu dropped by the filter, %llu without buffer; %llu "
@@ -1347,7 +1469,7 @@ static void conn_close(void)
 
 static int serve(void)
 {
-	struct pollfd pf[VU_MAX_QUEUES + 2];
+	struct pollfd pf[2 * VU_MAX_QUEUES + 2];
 	static struct vu_msg m;
 	char err[256];
 	unsigned int n, i;
@@ -1358,10 +1480,15 @@ static int serve(void)
 		pf[n++] = (struct pollfd){ .fd = be.cfd >= 0 ? be.cfd : be.lfd,
 					   .events = POLLIN };
 		if (be.running)
-			for (i = 0; i < be.nq; i++)
+			for (i = 0; i < be.nq; i++) {
 				if (be.q[i].kick >= 0)
 					pf[n++] = (struct pollfd){ .fd = be.q[i].kick,
 								   .events = POLLIN };
+				/* A kernel device signals used buffers. */
+				if (!be.sim && be.q[i].dcall >= 0)
+					pf[n++] = (struct pollfd){ .fd = be.q[i].dcall,
+								   .events = POLLIN };
+			}
 		r = poll(pf, n, 50);
 		if (r < 0 && errno != EINTR)
 			return say("error: poll: %s", strerror(errno)), -1;
@@ -1439,10 +1566,14 @@ int main(int argc, char **argv)
 			be.once = true;
 		else if (!strcmp(argv[i], "--direct"))
 			be.direct = true;
+		else if (!strcmp(argv[i], "--device") && i + 1 < argc)
+			be.vdpa[0] = argv[++i];
+		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
+			be.vdpa[1] = argv[++i];
 		else
 			goto usage;
 	}
-	if (!be.sock_path || be.pairs < 1 || be.pairs > 16)
+	if (!be.sock_path || be.pairs < 1 || be.pairs > 16 || (be.vdpa[1] && !be.vdpa[0]))
 		goto usage;
 	if (log_path && !(be.log = fopen(log_path, "a"))) {
 		perror(log_path);
@@ -1453,8 +1584,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (device_new() || (be.lfd = listen_on(be.sock_path)) < 0)
 		return 1;
-	say("listening on %s: virtio-net, %u queue pairs, features offered 0x%llx",
-	    be.sock_path, be.pairs, (unsigned long long)be.offered);
+	say("listening on %s: virtio-net, %u queue pairs, features offered 0x%llx; "
+	    "device %s (features 0x%llx)%s%s", be.sock_path, be.pairs,
+	    (unsigned long long)be.offered, be.vdpa[0] ? be.vdpa[0] : "simulated",
+	    (unsigned long long)be.dev_offered, be.vdpa[1] ? ", migrations to " : "",
+	    be.vdpa[1] ? be.vdpa[1] : "");
 	serve();
 	if (be.cfd >= 0)
 		conn_close();
@@ -1470,6 +1604,7 @@ int main(int argc, char **argv)
 	return be.state_diffs ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: %s --socket PATH [--pairs 1..16] [--log FILE] "
-		"[--state FILE] [--once] [--direct]\n", argv[0]);
+		"[--state FILE] [--once] [--direct] [--device /dev/vhost-vdpa-N "
+		"[--to /dev/vhost-vdpa-M]]\n", argv[0]);
 	return 2;
 }

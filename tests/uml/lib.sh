@@ -44,7 +44,7 @@ uml_run() {
 	shift 6
 	why= brc=0
 	t0=$(date +%s)
-	TMPDIR=$dir setsid "$linux" mem=256M root=/dev/root rootfstype=hostfs \
+	TMPDIR=$dir setsid "$linux" mem="${UML_MEM:-256M}" root=/dev/root rootfstype=hostfs \
 		rootflags=/ rw init="$init" "virtio_uml.device=$sock:1" \
 		con=null con0=null,fd:1 ssl=null "$@" \
 		< /dev/null > "$dir/console.log" 2>&1 &
