@@ -959,7 +959,12 @@ static int features_ok(struct vdpastate_sim *s)
 			"is required");
 		return -1;
 	}
-	memcpy(c.mac, s->mac, 6);
+	/* Without VIRTIO_NET_F_MAC the config MAC means nothing to the
+	 * driver (the handle tracks none either): the device has no MAC
+	 * until MAC_ADDR_SET, so it takes only broadcast, multicast and
+	 * what its tables or modes let through. */
+	if (f & FB(MAC))
+		memcpy(c.mac, s->mac, 6);
 	s->ns = vdpastate_netstate_new(&c);
 	return s->ns ? 0 : -1;
 }

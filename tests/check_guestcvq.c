@@ -305,6 +305,53 @@ START_TEST(ok_err_and_refused)
 END_TEST
 
 /* A query's result reaches the guest after the ack byte. */
+/*
+ * A driver that does not negotiate VIRTIO_NET_F_MAC (Linux then picks a
+ * random MAC and, with CTRL_MAC_ADDR, sets it with MAC_ADDR_SET): the
+ * config MAC is not valid for it, so neither the handle nor the device
+ * holds a MAC until that command; then both hold the driver's.
+ */
+START_TEST(mac_not_negotiated)
+{
+	const uint8_t mac[6] = { 0x02, 0x5e, 0x11, 0x22, 0x33, 0x44 };
+	const uint8_t zero[6] = { 0 };
+	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
+	struct vdpastate_dev_guest_cvq gc;
+	struct vdpastate_cvq_cmd *c;
+	struct side s;
+	uint8_t got[6];
+	uint64_t f;
+	int h;
+
+	memset(&s, 0, sizeof(s));
+	s.t = vdpastate_sim_new(&o);
+	ck_assert_ptr_nonnull(s.t);
+	s.sim = vdpastate_sim_from_transport(s.t);
+	s.dev = vdpastate_dev_open(s.t, NULL);
+	ck_assert_ptr_nonnull(s.dev);
+	f = test_features(&s) & ~FB(MAC);
+	ck_assert(f & FB(CTRL_MAC_ADDR));
+	ck_assert_int_eq(vdpastate_dev_start(s.dev, f), 0);
+	guest_init(&s.g, f);
+	gc = guest_cfg(&s.g);
+	ck_assert_int_eq(vdpastate_dev_set_guest_cvq(s.dev, &gc), 0);
+	ck_assert_int_eq(vdpastate_netstate_mac(vdpastate_dev_netstate(s.dev), got), 0);
+	ck_assert_mem_eq(got, zero, 6);
+	assert_dev_equals_sim(&s);
+
+	c = vdpastate_cvq_cmd_mac_addr_set(mac);
+	h = guest_post(&s.g, c);
+	vdpastate_cvq_cmd_free(c);
+	guest_kick(&s.g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
+	ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
+	ck_assert_int_eq(vdpastate_netstate_mac(vdpastate_dev_netstate(s.dev), got), 0);
+	ck_assert_mem_eq(got, mac, 6);
+	assert_dev_equals_sim(&s);
+	side_free(&s);
+}
+END_TEST
+
 START_TEST(query_result)
 {
 	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_notf_coal_vq_get(0);
@@ -1074,6 +1121,7 @@ Suite *guestcvq_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, ok_err_and_refused);
+	tcase_add_test(tc, mac_not_negotiated);
 	tcase_add_test(tc, query_result);
 	tcase_add_test(tc, vq_get_not_enabled);
 	tcase_add_test(tc, linux_hash_config);
