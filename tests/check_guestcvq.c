@@ -221,6 +221,24 @@ static void assert_dev_equals_sim(struct side *s)
 	vdpastate_netstate_free(x);
 }
 
+/* The guest sets mac; the handle answers OK and tracks it, as the device. */
+static void guest_sets_mac(struct side *s, const uint8_t mac[6])
+{
+	struct vdpastate_cvq_cmd *c = vdpastate_cvq_cmd_mac_addr_set(mac);
+	uint8_t got[6];
+	int h;
+
+	h = guest_post(&s->g, c);
+	vdpastate_cvq_cmd_free(c);
+	guest_kick(&s->g);
+	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s->dev), 1);
+	ck_assert_int_eq(guest_ack(&s->g, h), NET_OK);
+	ck_assert_int_eq(vdpastate_netstate_mac(vdpastate_dev_netstate(s->dev), got),
+			 0);
+	ck_assert_mem_eq(got, mac, 6);
+	assert_dev_equals_sim(s);
+}
+
 START_TEST(ok_err_and_refused)
 {
 	const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
@@ -228,22 +246,12 @@ START_TEST(ok_err_and_refused)
 	struct vdpastate_cvq_cmd *c;
 	struct vdpastate_netstate *before;
 	struct side s;
-	uint8_t got[6];
 	uint64_t cmds;
 	int h;
 
 	side_new(&s, NULL);
 	/* OK: applied to the tracked state and the device. */
-	c = vdpastate_cvq_cmd_mac_addr_set(mac);
-	h = guest_post(&s.g, c);
-	vdpastate_cvq_cmd_free(c);
-	guest_kick(&s.g);
-	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
-	ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
-	ck_assert_int_eq(vdpastate_netstate_mac(vdpastate_dev_netstate(s.dev), got),
-			 0);
-	ck_assert_mem_eq(got, mac, 6);
-	assert_dev_equals_sim(&s);
+	guest_sets_mac(&s, mac);
 
 	/* The device answers ERR: the guest gets ERR, nothing is applied. */
 	before = vdpastate_netstate_copy(vdpastate_dev_netstate(s.dev));
@@ -317,11 +325,9 @@ START_TEST(mac_not_negotiated)
 	const uint8_t zero[6] = { 0 };
 	VDPASTATE_OPTS(vdpastate_sim_opts, o, .max_queue_pairs = PAIRS);
 	struct vdpastate_dev_guest_cvq gc;
-	struct vdpastate_cvq_cmd *c;
 	struct side s;
 	uint8_t got[6];
 	uint64_t f;
-	int h;
 
 	memset(&s, 0, sizeof(s));
 	s.t = vdpastate_sim_new(&o);
@@ -339,15 +345,7 @@ START_TEST(mac_not_negotiated)
 	ck_assert_mem_eq(got, zero, 6);
 	assert_dev_equals_sim(&s);
 
-	c = vdpastate_cvq_cmd_mac_addr_set(mac);
-	h = guest_post(&s.g, c);
-	vdpastate_cvq_cmd_free(c);
-	guest_kick(&s.g);
-	ck_assert_int_eq(vdpastate_dev_handle_guest_cvq(s.dev), 1);
-	ck_assert_int_eq(guest_ack(&s.g, h), NET_OK);
-	ck_assert_int_eq(vdpastate_netstate_mac(vdpastate_dev_netstate(s.dev), got), 0);
-	ck_assert_mem_eq(got, mac, 6);
-	assert_dev_equals_sim(&s);
+	guest_sets_mac(&s, mac);
 	side_free(&s);
 }
 END_TEST
