@@ -116,6 +116,7 @@ struct vdpastate_dev {
 	uint32_t flags; /* VDPASTATE_DEV_F_* */
 	/* the device as last set up */
 	bool up;
+	bool saved; /* suspended and stopped by a save (resume undoes) */
 	uint64_t features, backend;
 	uint32_t nvq, cvq; /* cvq == nvq: no control queue */
 	uint32_t ndata;

@@ -140,6 +140,7 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	int err;
 
 	dev->up = false;
+	dev->saved = false;
 	stop_svqs(dev); /* a reset ends what they relayed */
 	for (i = 0; i < dev->ncfg; i++)
 		dev->vq[i].parked = dev->vq[i].broken = false;
@@ -357,6 +358,7 @@ static int fail_reset(struct vdpastate_dev *dev, int err)
 		vdpastate_transport_reset(dev->t);
 	vds_dev_late_drop(dev);
 	dev->up = false;
+	dev->saved = false;
 	vds_dev_drv_drop(dev);
 	vdpastate_netstate_free(dev->begun);
 	dev->begun = NULL;
@@ -810,11 +812,66 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 	}
 	err = vdpastate_blob_load(blob, buf, (size_t)len);
 out:
+	/* Suspended and stopped from here on, even when the blob is not
+	 * written: resume brings the device back either way. */
+	dev->saved = true;
 	free(buf);
 	free(rec);
 	free(pos);
 	vdpastate_blob_free(tmp);
 	return err;
+}
+
+/*
+ * A migration cancelled after the save: the source goes on.  In place
+ * when the device can resume (RESUME negotiated) and the save parked no
+ * shadowed queue: every data queue runs on the guest's rings, which the
+ * suspended device left where they were.  Otherwise the shadow rings no
+ * longer match the device (the save gave their in-flight chains back to
+ * the guest and emptied them), or the device cannot resume: it is brought
+ * up again as a switch does, with the tracked state, each queue at its
+ * saved position.
+ */
+VDPASTATE_API int vdpastate_dev_resume(struct vdpastate_dev *dev)
+{
+	const char *why = NULL;
+	uint32_t i;
+	int err;
+
+	if (!dev)
+		return vds_fail(-EINVAL, "resume: NULL handle");
+	if (!dev->up || !dev->ns)
+		return vds_fail(-ENOENT, "resume: the device is not started");
+	if (!dev->saved)
+		return vds_fail(-EINVAL, "resume: the device was not saved "
+				"(nothing to resume)");
+	for (i = 0; i < dev->ndata && i < dev->ncfg && !why; i++)
+		if (dev->vq[i].parked)
+			why = "a shadowed queue was stopped by the save";
+	if (!why && !(dev->backend & BB(SUSPEND)))
+		why = "the device was not suspended (no SUSPEND)";
+	if (!why && !(dev->backend & BB(RESUME)))
+		why = "the device does not offer RESUME";
+	if (!why) {
+		if (!(err = vdpastate_transport_resume(dev->t))) {
+			dev->saved = false;
+			vds_log(VDPASTATE_LOG_INFO, "resume: the device resumed "
+				"in place (RESUME)");
+			return VDPASTATE_DEV_RESUMED;
+		}
+		vds_log(VDPASTATE_LOG_WARN, "resume: RESUME failed (%s): the "
+			"device is brought up again", vdpastate_last_error());
+		why = "RESUME failed";
+	}
+	vds_log(VDPASTATE_LOG_INFO, "resume: %s: the device is brought up again "
+		"with the tracked state", why);
+	for (i = 0; i < dev->ndata && i < dev->ncfg; i++)
+		if (dev->vq[i].parked && dev->vq[i].broken)
+			vds_log(VDPASTATE_LOG_WARN, "resume: data queue %u stays "
+				"disabled (broken)", i);
+	if ((err = vdpastate_dev_switch(dev)))
+		return err;
+	return VDPASTATE_DEV_RESTARTED;
 }
 
 /* ------------------------------------------------------------ early restore */

@@ -22,6 +22,7 @@
 
 #include "passthru_transport.h"
 #include "ring.h"
+#include "sim_int.h"
 #include "suites.h"
 
 #define FB(bit) (UINT64_C(1) << VDPASTATE_NET_F_##bit)
@@ -76,8 +77,10 @@ static int efd(void)
  * memory and given to the handle at IOVA = GPA.  With passthru the handle
  * sees the device through a transport of the VMM's own that has no
  * backend features (no SUSPEND). */
-static void box_new_on(struct box *b, uint8_t *ram, bool passthru)
+static void box_new_on(struct box *b, uint8_t *ram, bool passthru,
+		       uint32_t sim_flags)
 {
+	VDPASTATE_OPTS(vdpastate_sim_opts, so, .flags = sim_flags);
 	VDPASTATE_OPTS(vdpastate_iova_map_opts, mo, .iova = GPA,
 		       .flags = VDPASTATE_IOVA_MAP_FIXED);
 	uint64_t offered, at = GPA;
@@ -92,7 +95,7 @@ static void box_new_on(struct box *b, uint8_t *ram, bool passthru)
 	ck_assert_int_eq(vdpastate_iova_map(b->iova, VDPASTATE_IOVA_GPA, GPA,
 					    GSIZE, &mo, NULL),
 			 0);
-	b->sim_t = vdpastate_sim_new(NULL);
+	b->sim_t = vdpastate_sim_new(&so);
 	ck_assert_ptr_nonnull(b->sim_t);
 	b->sim = vdpastate_sim_from_transport(b->sim_t);
 	b->t = passthru ? vdpastate_transport_new(&passthru_ops,
@@ -135,7 +138,7 @@ static void box_new_on(struct box *b, uint8_t *ram, bool passthru)
 
 static void box_new(struct box *b, uint8_t *ram)
 {
-	box_new_on(b, ram, false);
+	box_new_on(b, ram, false, 0);
 }
 
 /* The guest driver's rings (fresh, or as the RAM copy left them). */
@@ -438,6 +441,31 @@ START_TEST(save_while_shadowed)
 }
 END_TEST
 
+/* Every SVQ's guest used index is want. */
+static void assert_svq_used(struct box *b, uint16_t want)
+{
+	unsigned int i;
+
+	for (i = 0; i < NQ; i++) {
+		uint16_t la, ui;
+
+		ck_assert_int_eq(vdpastate_svq_get_state(b->q[i].svq, &la, &ui), 0);
+		ck_assert_uint_eq(ui, want);
+	}
+}
+
+/* Every queue back on the guest's rings by a switch, the SVQs freed. */
+static void unshadow(struct box *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < NQ; i++)
+		shadow_off(b, i);
+	ck_assert_int_eq(vdpastate_dev_switch(b->dev), 0);
+	for (i = 0; i < NQ; i++)
+		shadow_free(b, i);
+}
+
 /*
  * A migration abandoned after a save, the SVQs (started at a position
  * other than 0 by a switch) then restarted by a switch: each guest ring
@@ -448,7 +476,6 @@ START_TEST(switch_after_save)
 	uint8_t *ram = aligned_alloc(4096, GSIZE);
 	struct vdpastate_blob *blob = vdpastate_blob_new();
 	struct box b;
-	unsigned int i;
 
 	switched_source(&b, ram);
 	traffic(&b, 10);
@@ -457,20 +484,11 @@ START_TEST(switch_after_save)
 	/* Abandoned: the SVQs run again through a switch. */
 	ck_assert_msg(vdpastate_dev_switch(b.dev) == 0, "%s",
 		      vdpastate_last_error());
-	for (i = 0; i < NQ; i++) {
-		uint16_t la, ui;
-
-		ck_assert_int_eq(vdpastate_svq_get_state(b.q[i].svq, &la, &ui), 0);
-		ck_assert_uint_eq(ui, 50);
-	}
+	assert_svq_used(&b, 50);
 	traffic(&b, 10);
 	ck_assert_uint_eq(b.got, 60);
 	vdpastate_blob_free(blob);
-	for (i = 0; i < NQ; i++)
-		shadow_off(&b, i);
-	ck_assert_int_eq(vdpastate_dev_switch(b.dev), 0);
-	for (i = 0; i < NQ; i++)
-		shadow_free(&b, i);
+	unshadow(&b);
 	traffic(&b, 5);
 	box_free(&b);
 	free(ram);
@@ -626,7 +644,7 @@ START_TEST(save_without_suspend)
 
 	ck_assert_ptr_nonnull(ram);
 	memset(ram, 0, GSIZE);
-	box_new_on(&b, ram, true);
+	box_new_on(&b, ram, true, 0);
 	guest_rings(&b, true);
 	for (i = 0; i < NQ; i++)
 		shadow_on(&b, i);
@@ -650,6 +668,126 @@ START_TEST(save_without_suspend)
 }
 END_TEST
 
+/* Events of kind k the simulated device recorded. */
+static unsigned int sim_count(struct box *b, enum vds_sim_ev k, bool resets)
+{
+	struct vds_sim_event *ev = NULL;
+	size_t n = 0, i;
+	unsigned int c = 0;
+
+	ck_assert_int_eq(vds_sim_events(b->sim, &ev, &n), 0);
+	for (i = 0; i < n; i++)
+		if (ev[i].kind == k && (!resets || ev[i].a == 0))
+			c++;
+	free(ev);
+	return c;
+}
+
+/*
+ * A migration cancelled after the save, the data queues shadowed: the
+ * save gave the in-flight receive buffers back to the guest and emptied
+ * the shadow rings, so the device is brought up again (RESTARTED) even
+ * though it offers RESUME; the tracked state is kept, traffic goes on
+ * from the saved positions.  A second resume has nothing to undo.
+ */
+START_TEST(resume_shadowed)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE), *ram2 = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct vdpastate_netstate *before;
+	struct box b;
+
+	shadowed_source(&b, ram, ram2, 30);
+	ck_assert_int_eq(vdpastate_dev_save(b.dev, blob), 0);
+	before = vdpastate_netstate_copy(vdpastate_dev_netstate(b.dev));
+	ck_assert_int_eq(vdpastate_dev_resume(b.dev), VDPASTATE_DEV_RESTARTED);
+	ck_assert(vdpastate_netstate_equal(before, vdpastate_dev_netstate(b.dev)));
+	assert_svq_used(&b, 30);
+	traffic(&b, 20);
+	ck_assert_uint_eq(b.got, 50);
+	ck_assert_int_eq(vdpastate_dev_resume(b.dev), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vdpastate_last_error(), "not saved"));
+	traffic(&b, 5);
+	ck_assert_uint_eq(b.got, 55);
+	vdpastate_netstate_free(before);
+	vdpastate_blob_free(blob);
+	unshadow(&b);
+	box_free(&b);
+	free(ram);
+	free(ram2);
+}
+END_TEST
+
+/*
+ * The data queues on the guest's rings and a device with SUSPEND and
+ * RESUME: cancelled after the save, the device resumes in place (one
+ * RESUME, no reset, no restore), the queues go on where they stood.
+ */
+START_TEST(resume_in_place)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	VDPASTATE_OPTS(vdpastate_dev_stats, st0);
+	VDPASTATE_OPTS(vdpastate_dev_stats, st1);
+	struct box b;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new(&b, ram);
+	guest_rings(&b, true);
+	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
+	post_rx(&b, 8);
+	traffic(&b, 30);
+	vds_sim_record(b.sim, true);
+	ck_assert_int_eq(vdpastate_dev_save(b.dev, blob), 0);
+	ck_assert_uint_eq(sim_count(&b, VDS_SIM_EV_SUSPEND, false), 1);
+	ck_assert_int_eq(vdpastate_dev_get_stats(b.dev, &st0), 0);
+	ck_assert_int_eq(vdpastate_dev_resume(b.dev), VDPASTATE_DEV_RESUMED);
+	ck_assert_int_eq(vdpastate_dev_get_stats(b.dev, &st1), 0);
+	ck_assert_uint_eq(sim_count(&b, VDS_SIM_EV_RESUME, false), 1);
+	ck_assert_uint_eq(sim_count(&b, VDS_SIM_EV_STATUS, true), 0);
+	ck_assert_uint_eq(st1.restores, st0.restores);
+	traffic(&b, 20);
+	ck_assert_uint_eq(b.got, 50);
+	vdpastate_blob_free(blob);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
+/*
+ * A device without SUSPEND or RESUME (the forwarding transport offers no
+ * backend features), queues shadowed: resume brings it up again.  The
+ * device runs on its own thread: the handle waits for the answers to
+ * the restored state's commands as for any device.
+ */
+START_TEST(resume_without_resume)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct box b;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new_on(&b, ram, true, VDPASTATE_SIM_F_THREAD);
+	guest_rings(&b, true);
+	for (i = 0; i < NQ; i++)
+		shadow_on(&b, i);
+	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
+	post_rx(&b, 8);
+	traffic(&b, 25);
+	ck_assert_int_eq(vdpastate_dev_save(b.dev, blob), 0);
+	ck_assert_int_eq(vdpastate_dev_resume(b.dev), VDPASTATE_DEV_RESTARTED);
+	traffic(&b, 25);
+	ck_assert_uint_eq(b.got, 50);
+	vdpastate_blob_free(blob);
+	unshadow(&b);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
 	uint8_t *ram = aligned_alloc(4096, GSIZE);
@@ -662,6 +800,8 @@ START_TEST(bad_input)
 	ck_assert_int_eq(vdpastate_dev_set_svq(b.dev, 70000, NULL, -1, -1), -EINVAL);
 	ck_assert_int_eq(vdpastate_dev_switch(NULL), -EINVAL);
 	ck_assert_int_eq(vdpastate_dev_switch(b.dev), -ENOENT);
+	ck_assert_int_eq(vdpastate_dev_resume(NULL), -EINVAL);
+	ck_assert_int_eq(vdpastate_dev_resume(b.dev), -ENOENT);
 	shadow_on(&b, 0);
 	ck_assert_int_eq(vdpastate_dev_set_svq(b.dev, 0, b.q[0].svq, -5, -1),
 			 -EBADF);
@@ -691,6 +831,9 @@ Suite *devsvq_suite(void)
 	tcase_add_loop_test(tc, broken_queue, 0, 2);
 	tcase_add_test(tc, switch_after_save);
 	tcase_add_test(tc, save_without_suspend);
+	tcase_add_test(tc, resume_shadowed);
+	tcase_add_test(tc, resume_in_place);
+	tcase_add_test(tc, resume_without_resume);
 	suite_add_tcase(s, tc);
 	return s;
 }

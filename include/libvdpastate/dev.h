@@ -236,6 +236,24 @@ VDPASTATE_API int vdpastate_dev_save(struct vdpastate_dev *dev,
 				     struct vdpastate_blob *blob);
 
 /*
+ * Cancel a migration after vdpastate_dev_save(): the saved (suspended)
+ * device runs again with its tracked state, each data queue where the
+ * save left it, its SVQ running again.  Returns
+ *   VDPASTATE_DEV_RESUMED    the device resumed in place (backend feature
+ *                            RESUME negotiated and no shadowed queue was
+ *                            stopped by the save);
+ *   VDPASTATE_DEV_RESTARTED  otherwise: reset and brought up again as
+ *                            vdpastate_dev_switch() does (a queue broken
+ *                            before the save stays disabled);
+ * or -EINVAL (NULL, not saved since the last start, restore or switch),
+ * -ENOENT (not started), or an error as vdpastate_dev_switch() (the device
+ * is then reset).
+ */
+#define VDPASTATE_DEV_RESUMED 0
+#define VDPASTATE_DEV_RESTARTED 1
+VDPASTATE_API int vdpastate_dev_resume(struct vdpastate_dev *dev);
+
+/*
  * Restore blob onto the device: reset, feature check, features, backend
  * features, address-space split, vrings with the saved bases, only the
  * control queue enabled, DRIVER_OK, the state's command list posted as
