@@ -18,6 +18,8 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "bench.h"
+
 #define FB(b) VDPASTATE_NET_FBIT(VDPASTATE_NET_F_##b)
 #define RB(b) (UINT64_C(1) << VDPASTATE_F_##b)
 
@@ -92,7 +94,8 @@ static struct vdpastate_blob *large_blob(void)
 	uint16_t v;
 	size_t n;
 
-	memcpy(cfg.mac, MAC, 6);
+	/* No VIRTIO_NET_F_MAC: no config-space MAC, as the device has none
+	 * (only MAC_ADDR_SET gives it one). */
 	s = vdpastate_netstate_new(&cfg);
 	if (!s || !b)
 		die("netstate_new");
@@ -179,27 +182,12 @@ static void run(struct side *s, const struct vdpastate_blob *b, size_t lat,
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static unsigned int turns(void)
-{
-	const char *e = getenv("VDS_BENCH_TURNS");
-	long n = e ? strtol(e, NULL, 10) : TURNS;
-
-	return n >= 1 && n <= MAX_TURNS ? (unsigned int)n : TURNS;
-}
-
 int main(void)
 {
 	struct vdpastate_blob *b = large_blob();
 	static struct side sd[NMODES];
 	double best[NLAT][NMODES], med[NLAT][NMODES], r2, dev_us, start;
-	unsigned int n = turns(), turn, m, k;
+	unsigned int n = bench_turns(TURNS, MAX_TURNS), turn, m, k;
 	size_t lat;
 
 	side_open(&sd[PIPELINED], 0);
@@ -226,9 +214,7 @@ int main(void)
 		for (m = 0; m < NMODES; m++) {
 			double *t = sd[m].t_ms[lat];
 
-			qsort(t, n, sizeof(*t), cmp_double);
-			best[lat][m] = t[0];
-			med[lat][m] = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+			bench_best_median(t, n, &best[lat][m], &med[lat][m]);
 			printf("%-8s %-14s %9llu %12llu %10.2f %10.2f\n",
 			       latencies_ns[lat] ? "2 us" : "0 us", mode_name[m],
 			       (unsigned long long)sd[m].cmds[lat],
