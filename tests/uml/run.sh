@@ -58,6 +58,29 @@ if [ "$brc" -ne 0 ] || grep -qE 'error|STATE' "$work/dirty.log"; then
 fi
 echo "uml: $(cat "$work/dirty.out")"
 
+# Queues stopped (GET_VRING_BASE) and restarted mid-ring: a Python
+# front-end and driver; then an absurd base, refused with a reason.
+"$backend" --socket "$work/rs.sock" --log "$work/restart.log" --pairs 1 \
+	--state "$work/rs.state" &
+bpid=$!
+for _ in $(seq 100); do [ -S "$work/rs.sock" ] && break; sleep 0.1; done
+brc=0
+python3 "$src/tests/uml/restart.py" "$work/rs.sock" "$work/rs.state" \
+	> "$work/restart.out" 2>&1 || brc=$?
+kill -0 "$bpid" 2> /dev/null || brc=$((brc + 200))
+kill -TERM "$bpid" 2> /dev/null || true
+wait "$bpid" || brc=$((brc + 100))
+bpid=
+nperr=$(grep -c 'protocol error' "$work/restart.log" || true)
+if [ "$brc" -ne 0 ] || [ "$nperr" -ne 1 ] ||
+	! grep -q 'protocol error: vring 0: SET_VRING_BASE 1000 does not fit' "$work/restart.log" ||
+	grep -qE '\] error|STATE' "$work/restart.log"; then
+	cat "$work/restart.out" "$work/restart.log"
+	echo "FAIL: restart mid-ring (exit $brc; $nperr protocol errors logged, 1 expected: the absurd base)"
+	exit 1
+fi
+echo "uml: $(cat "$work/restart.out")"
+
 uml_backend "$work/vhost.sock" "$work/backend.log" --state "$work/state" \
 	--pairs 4 --once
 
