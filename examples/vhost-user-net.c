@@ -37,7 +37,7 @@
  * the queues' positions back and migration requests are ignored.
  *
  * Usage: vhost-user-net --socket PATH [--pairs N] [--log FILE]
- *                       [--state FILE] [--once] [--direct]
+ *                       [--state FILE] [--once] [--direct] [--hash-report]
  *                       [--device /dev/vhost-vdpa-N [--to /dev/vhost-vdpa-M]]
  */
 #define _GNU_SOURCE /* accept4 */
@@ -74,6 +74,9 @@
  * indirection table, hash types and key with RSS_CONFIG (the simulated
  * device tracks them; it does not steer by them). */
 #define GUEST_MASK (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(HASH_REPORT)))
+/* --hash-report: HASH_REPORT (the 20-byte header, hash types and key set
+ * with HASH_CONFIG), not RSS; Linux then sends HASH_CONFIG. */
+#define GUEST_MASK_HASH (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(RSS)))
 /* BACKEND_REQ: UML's virtio_uml only allocates its interrupt for the
  * device with the back-end request channel; without it the probe fails
  * (-EBUSY: its call fds would take irq 0, the timer's).  Nothing is sent
@@ -104,7 +107,7 @@ static struct be {
 	const char *vdpa[2];
 	unsigned int cur;
 	FILE *log;
-	bool once, direct;
+	bool once, direct, hash_report;
 	unsigned int pairs, nq;
 	int lfd, cfd, req_fd;
 	struct vu_session s;
@@ -236,14 +239,15 @@ static int device_new(void)
 	vdpastate_transport_free(be.t);
 	if (r)
 		return lib_err(r, "get_device_features");
-	so.device_features = be.dev_offered | SIM_EXTRA;
+	so.device_features = be.dev_offered | SIM_EXTRA |
+			     (be.hash_report ? NF(HASH_REPORT) : 0);
 	if (!(be.t = vdpastate_sim_new(&so)))
 		return lib_err(-errno, "vdpastate_sim_new");
 	be.sim = vdpastate_sim_from_transport(be.t);
 	be.dev_offered = so.device_features;
 	be.so = so;
 offer:
-	be.offered = (be.dev_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES) |
+	be.offered = (be.dev_offered & (be.hash_report ? GUEST_MASK_HASH : GUEST_MASK)) | (1ull << VU_F_PROTOCOL_FEATURES) |
 		     (1ull << VU_F_LOG_ALL);
 	if ((r = vdpastate_transport_get_iova_range(be.t, &first, &last)))
 		return lib_err(r, "get_iova_range");
@@ -892,6 +896,10 @@ static void write_state(FILE *f, const struct vdpastate_netstate *ns)
 			fprintf(f, "rss%s\n", r);
 		} else {
 			fprintf(f, "rss off\n");
+			if (!vdpastate_netstate_hash_config(ns, &p, &key, &klen)) {
+				fmt_rss(r, sizeof(r), p, NULL, 0, 0, 0, key, klen);
+				fprintf(f, "hash%s\n", r + 5); /* " 0x.. key .." */
+			}
 		}
 	}
 }
@@ -1681,6 +1689,8 @@ int main(int argc, char **argv)
 			be.once = true;
 		else if (!strcmp(argv[i], "--direct"))
 			be.direct = true;
+		else if (!strcmp(argv[i], "--hash-report"))
+			be.hash_report = true;
 		else if (!strcmp(argv[i], "--device") && i + 1 < argc)
 			be.vdpa[0] = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
@@ -1719,7 +1729,7 @@ int main(int argc, char **argv)
 	return be.state_diffs ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: %s --socket PATH [--pairs 1..16] [--log FILE] "
-		"[--state FILE] [--once] [--direct] [--device /dev/vhost-vdpa-N "
+		"[--state FILE] [--once] [--direct] [--hash-report] [--device /dev/vhost-vdpa-N "
 		"[--to /dev/vhost-vdpa-M]]\n", argv[0]);
 	return 2;
 }

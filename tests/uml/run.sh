@@ -123,4 +123,43 @@ fi
 n=$(grep -c 'CVQ #' "$work/backend.log" || true)
 echo "uml: $(grep -c '^UMLTEST .* PASS' "$results") checks passed in $secs s; $n control commands, tracked state == device state after each"
 echo "uml: $(grep '^UMLTEST traffic PASS' "$results" | sed 's/^UMLTEST traffic PASS //')"
+
+# A second, short boot: HASH_REPORT without RSS (--hash-report), so the
+# driver sends HASH_CONFIG; every command it sent must be answered.
+hw=$work/hash
+mkdir "$hw"
+uml_backend "$hw/vhost.sock" "$hw/backend.log" --state "$hw/state" \
+	--pairs 2 --once --hash-report
+uml_run "$hw" "$hw/vhost.sock" "$src/tests/uml/guest-init" \
+	"$hw/results" '^UMLTEST-DONE' "$limit" \
+	UMLTEST_DIR="$hw" UMLTEST_BIN="$build/tests/uml" UMLTEST_FRAMES=2000 \
+	UMLTEST_DEVICE=sim-hash
+touch "$hw/results"
+echo "--- hash mode: guest results ($secs s)"
+cat "$hw/results"
+echo "--- hash mode: control commands the guest's driver sent, with the answers"
+grep -E 'CVQ #|STATE' "$hw/backend.log" || echo "(none)"
+fail=()
+[ -n "$why" ] && fail+=("hash mode: $why")
+grep -q '^UMLTEST-DONE' "$hw/results" || fail+=("hash mode: the guest did not finish (no UMLTEST-DONE)")
+while read -r line; do fail+=("hash mode: $line"); done < <(grep '^UMLTEST .* FAIL' "$hw/results" || true)
+for c in iface traffic mac hash-probe hash-udp4-sd hash-udp4-sdfn hash-tcp6-sd \
+	rxhash-off rxhash-on traffic-after dmesg; do
+	grep -q "^UMLTEST $c PASS" "$hw/results" || fail+=("hash mode: check $c did not pass")
+done
+grep -q 'HASH_CONFIG' "$hw/backend.log" || fail+=("hash mode: no HASH_CONFIG reached the back-end")
+grep -E 'CVQ #' "$hw/backend.log" | grep -vq -- '-> VIRTIO_NET_OK$' &&
+	fail+=("hash mode: a control command was not answered VIRTIO_NET_OK")
+grep -q 'STATE tracked != device' "$hw/backend.log" &&
+	fail+=("hash mode: the back-end's tracked state differed from the device's")
+grep -qE 'protocol error|^\[[ 0-9.]*\] error' "$hw/backend.log" &&
+	fail+=("hash mode: the back-end logged an error: $(grep -E 'protocol error|error:' "$hw/backend.log" | head -n 1)")
+[ "$brc" -eq 0 ] || fail+=("hash mode: the back-end exited $brc")
+if [ ${#fail[@]} -gt 0 ]; then
+	tail -n 40 "$hw/backend.log"
+	tail -n 60 "$hw/console.log"
+	printf 'FAIL: %s\n' "${fail[@]}"
+	exit 1
+fi
+echo "uml: hash mode: $(grep -c '^UMLTEST .* PASS' "$hw/results") checks passed in $secs s; $(grep -c 'HASH_CONFIG' "$hw/backend.log") HASH_CONFIG commands answered OK, tracked == device"
 rm -rf "$work"
