@@ -694,16 +694,16 @@ static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
 	}
 }
 
-/* What the commands waiting on the guest control ring are (at most max). */
-static unsigned int peek_guest_cvq(struct seen *out, unsigned int max)
+/* What the commands on the guest control ring from position la are (at
+ * most max, up to the guest's avail idx). */
+static unsigned int peek_guest_cvq(uint16_t la, struct seen *out, unsigned int max)
 {
 	unsigned int ci = guest_cvq_index(), n = 0, num = be.s.vr[ci].num;
 	uint64_t d, a, u;
-	uint16_t la, ui, idx;
+	uint16_t idx;
 	bool ok = true;
 
-	if (ring_gpa(ci, &d, &a, &u) ||
-	    vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
+	if (ring_gpa(ci, &d, &a, &u))
 		return 0;
 	idx = rd16(a + 2, &ok);
 	while (ok && la != idx && n < max && (uint16_t)(idx - la) <= num) {
@@ -990,13 +990,16 @@ static void serve_guest_cvq(void)
 	VDPASTATE_OPTS(vdpastate_sim_stats, s1);
 	struct seen seen[16];
 	unsigned int n, i;
+	uint16_t la, ui;
 	char d[1024];
 	int r;
 
 	if (!be.running || !(be.dev_features & NF(CTRL_VQ)))
 		return;
 	do {
-		n = peek_guest_cvq(seen, 16);
+		if (vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
+			return;
+		n = peek_guest_cvq(la, seen, 16);
 		if (be.sim)
 			vdpastate_sim_get_stats(be.sim, &s0);
 		r = vdpastate_dev_handle_guest_cvq(be.dev);
@@ -1009,6 +1012,12 @@ static void serve_guest_cvq(void)
 		}
 		if (r == 0)
 			return;
+		/* The guest posted more while the handle answered (a driver
+		 * that sends the next command as soon as it sees an answer):
+		 * those are read now, their buffers still holding them. */
+		if ((unsigned int)r > n && n < 16)
+			n += peek_guest_cvq((uint16_t)(la + n), seen + n,
+					    ((unsigned int)r < 16 ? (unsigned int)r : 16) - n);
 		for (i = 0; i < (unsigned int)r; i++) {
 			const uint8_t *a = i < n && seen[i].ack ? guest_bytes(seen[i].ack, 1)
 								: NULL;
