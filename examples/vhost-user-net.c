@@ -21,6 +21,19 @@
  * A malformed or out-of-order message is reported and closes the
  * connection; the back-end then waits for the next one.
  *
+ * GET_VRING_BASE stops the datapath: the handle is saved (in-flight
+ * chains rewound to the guest, positions and tracked state kept) and each
+ * ring reports where it stopped.  A restart whose SET_VRING_BASE values
+ * are those positions (QEMU's VM stop/cont) restores that save: the rings
+ * continue, and the state the driver set up (MAC, filters, ...) is the
+ * device's again.  Rings starting at 0 start a reset device.  Other
+ * non-zero bases, or positions the guest's ring cannot have, are protocol
+ * errors.
+ *
+ * With --hash-report the guest is offered HASH_REPORT (the 20-byte
+ * virtio-net header; hash types and key set with MQ_HASH_CONFIG) instead
+ * of RSS.
+ *
  * With --device /dev/vhost-vdpa-N the device is a kernel vDPA device
  * instead (for instance vdpa_sim_net) and --to /dev/vhost-vdpa-M names
  * the migration's second device; a migration back goes to the first.
