@@ -10,8 +10,9 @@
 # first restart.  Every frame must come back exactly once and byte-exact,
 # the used entries continue the used indexes, and a MAC_ADDR_SET after
 # each restart is answered VIRTIO_NET_OK and shows in the state file.
-# Then, on a second connection, a base 1000 ahead of the guest's avail
-# idx must be refused: the back-end closes the connection.  Exits 1
+# Then, each on a new connection, a base 1000 ahead of the guest's avail
+# idx and a first start at base 100 (no stop to continue) must be
+# refused: the back-end closes the connection.  Exits 1
 # naming the first failed check.
 import os
 import random
@@ -203,22 +204,35 @@ if sorted(got) != sorted(sent) or any(got[s][HDR:] != sent[s][HDR:] for s in sen
 ends = [r.used_idx() for r in rings]
 conn.s.close()
 
+
+
+def refused(bases, idx, what):
+    """On a new connection, rings whose guest indexes are idx started at
+    bases: the back-end must close the connection."""
+    global conn
+    m = vu.Memory()
+    conn = connect(m)
+    for q, b in zip((RX, TX, CVQ), bases):
+        r = vu.Vring(m, q, NUM)
+        r.set_idx(idx)
+        r.kick = os.eventfd(0, os.EFD_NONBLOCK)
+        r.call = os.eventfd(0, os.EFD_NONBLOCK)
+        conn.ack(vu.SET_VRING_NUM, struct.pack('<II', r.q, NUM))
+        conn.ack(vu.SET_VRING_BASE, struct.pack('<II', r.q, b))
+        conn.ack(vu.SET_VRING_ADDR, struct.pack('<IIQQQQ', r.q, 0, r.desc, r.used, r.avail, 0))
+        conn.ack(vu.SET_VRING_KICK, vu.u64(r.q), [r.kick])
+        conn.ack(vu.SET_VRING_CALL, vu.u64(r.q), [r.call])
+        conn.send(vu.SET_VRING_ENABLE, struct.pack('<II', r.q, 1))
+    if not conn.closed():
+        fail('%s was taken (connection still open)' % what)
+    conn.s.close()
+
+
 # An absurd base: 1000 ahead of the guest's avail idx (0).
-mem2 = vu.Memory()
-conn = connect(mem2)
-bad = [vu.Vring(mem2, q, NUM) for q in (RX, TX, CVQ)]
-for r, b in zip(bad, (1000, 0, 0)):
-    r.kick = os.eventfd(0, os.EFD_NONBLOCK)
-    r.call = os.eventfd(0, os.EFD_NONBLOCK)
-    conn.ack(vu.SET_VRING_NUM, struct.pack('<II', r.q, NUM))
-    conn.ack(vu.SET_VRING_BASE, struct.pack('<II', r.q, b))
-    conn.ack(vu.SET_VRING_ADDR, struct.pack('<IIQQQQ', r.q, 0, r.desc, r.used, r.avail, 0))
-    conn.ack(vu.SET_VRING_KICK, vu.u64(r.q), [r.kick])
-    conn.ack(vu.SET_VRING_CALL, vu.u64(r.q), [r.call])
-    conn.send(vu.SET_VRING_ENABLE, struct.pack('<II', r.q, 1))
-if not conn.closed():
-    fail('a base 1000 ahead of avail idx 0 was taken (connection still open)')
+refused((1000, 0, 0), 0, 'a base 1000 ahead of avail idx 0')
+# Consistent rings at 100 on a fresh connection: no stop to continue.
+refused((100, 100, 100), 100, 'a start at base 100 with no stop before')
 print('restart: %d frames in %.1f s, each back once and byte-exact; stopped at '
       '%s and %s (rx, tx, control) and restarted there, used idx now %s; MAC '
       'kept across the restart, MAC_ADDR_SET OK after each, in the state file; '
-      'base 1000 on an empty ring refused' % (len(sent), time.monotonic() - t0, b1, b2, ends))
+      'base 1000 on an empty ring and a first start at 100 refused' % (len(sent), time.monotonic() - t0, b1, b2, ends))

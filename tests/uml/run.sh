@@ -64,7 +64,8 @@ fi
 echo "uml: $(cat "$work/dirty.out")"
 
 # Queues stopped (GET_VRING_BASE) and restarted mid-ring: a Python
-# front-end and driver; then an absurd base, refused with a reason.
+# front-end and driver; then an absurd base and a first start at a
+# non-zero base, each refused with a reason.
 "$backend" --socket "$work/rs.sock" --log "$work/restart.log" --pairs 1 \
 	--state "$work/rs.state" &
 bpid=$!
@@ -77,11 +78,12 @@ kill -TERM "$bpid" 2> /dev/null || true
 wait "$bpid" || brc=$((brc + 100))
 bpid=
 nperr=$(grep -c 'protocol error' "$work/restart.log" || true)
-if [ "$brc" -ne 0 ] || [ "$nperr" -ne 1 ] ||
+if [ "$brc" -ne 0 ] || [ "$nperr" -ne 2 ] ||
 	! grep -q 'protocol error: vring 0: SET_VRING_BASE 1000 does not fit' "$work/restart.log" ||
+	! grep -q 'protocol error: vring 0: SET_VRING_BASE 100 with no stop' "$work/restart.log" ||
 	grep -qE '\] error|STATE' "$work/restart.log"; then
 	cat "$work/restart.out" "$work/restart.log"
-	echo "FAIL: restart mid-ring (exit $brc; $nperr protocol errors logged, 1 expected: the absurd base)"
+	echo "FAIL: restart mid-ring (exit $brc; $nperr protocol errors logged, 2 expected: the absurd base, no stop)"
 	exit 1
 fi
 echo "uml: $(cat "$work/restart.out")"
