@@ -21,6 +21,19 @@
  * A malformed or out-of-order message is reported and closes the
  * connection; the back-end then waits for the next one.
  *
+ * GET_VRING_BASE stops the datapath: the handle is saved (in-flight
+ * chains rewound to the guest, positions and tracked state kept) and each
+ * ring reports where it stopped.  A restart whose SET_VRING_BASE values
+ * are those positions (QEMU's VM stop/cont) restores that save: the rings
+ * continue, and the state the driver set up (MAC, filters, ...) is the
+ * device's again.  Rings starting at 0 start a reset device.  Other
+ * non-zero bases, or positions the guest's ring cannot have, are protocol
+ * errors.
+ *
+ * With --hash-report the guest is offered HASH_REPORT (the 20-byte
+ * virtio-net header; hash types and key set with MQ_HASH_CONFIG) instead
+ * of RSS.
+ *
  * With --device /dev/vhost-vdpa-N the device is a kernel vDPA device
  * instead (for instance vdpa_sim_net) and --to /dev/vhost-vdpa-M names
  * the migration's second device; a migration back goes to the first.
@@ -37,7 +50,7 @@
  * the queues' positions back and migration requests are ignored.
  *
  * Usage: vhost-user-net --socket PATH [--pairs N] [--log FILE]
- *                       [--state FILE] [--once] [--direct]
+ *                       [--state FILE] [--once] [--direct] [--hash-report]
  *                       [--device /dev/vhost-vdpa-N [--to /dev/vhost-vdpa-M]]
  */
 #define _GNU_SOURCE /* accept4 */
@@ -74,6 +87,9 @@
  * indirection table, hash types and key with RSS_CONFIG (the simulated
  * device tracks them; it does not steer by them). */
 #define GUEST_MASK (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(HASH_REPORT)))
+/* --hash-report: HASH_REPORT (the 20-byte header, hash types and key set
+ * with HASH_CONFIG), not RSS; Linux then sends HASH_CONFIG. */
+#define GUEST_MASK_HASH (~(RF(ACCESS_PLATFORM) | RF(RING_PACKED) | NF(RSS)))
 /* BACKEND_REQ: UML's virtio_uml only allocates its interrupt for the
  * device with the back-end request channel; without it the probe fails
  * (-EBUSY: its call fds would take irq 0, the timer's).  Nothing is sent
@@ -104,7 +120,7 @@ static struct be {
 	const char *vdpa[2];
 	unsigned int cur;
 	FILE *log;
-	bool once, direct;
+	bool once, direct, hash_report;
 	unsigned int pairs, nq;
 	int lfd, cfd, req_fd;
 	struct vu_session s;
@@ -119,6 +135,11 @@ static struct be {
 	struct queue q[VU_MAX_QUEUES];
 	struct vdpastate_dev *dev;
 	bool running;
+	/* The last stop (GET_VRING_BASE): the tracked state and the queues'
+	 * positions (vdpastate_dev_save()), and the bases it reported; a
+	 * restart at those bases restores it (NULL: none to continue). */
+	struct vdpastate_blob *stopped;
+	uint16_t stopped_base[VU_MAX_QUEUES];
 	/* Dirty log (SET_LOG_BASE): the vhost bitmap, one bit per 4 KiB
 	 * guest page, which the SVQs fill while LOG_ALL is negotiated. */
 	void *log_map;
@@ -231,14 +252,15 @@ static int device_new(void)
 	vdpastate_transport_free(be.t);
 	if (r)
 		return lib_err(r, "get_device_features");
-	so.device_features = be.dev_offered | SIM_EXTRA;
+	so.device_features = be.dev_offered | SIM_EXTRA |
+			     (be.hash_report ? NF(HASH_REPORT) : 0);
 	if (!(be.t = vdpastate_sim_new(&so)))
 		return lib_err(-errno, "vdpastate_sim_new");
 	be.sim = vdpastate_sim_from_transport(be.t);
 	be.dev_offered = so.device_features;
 	be.so = so;
 offer:
-	be.offered = (be.dev_offered & GUEST_MASK) | (1ull << VU_F_PROTOCOL_FEATURES) |
+	be.offered = (be.dev_offered & (be.hash_report ? GUEST_MASK_HASH : GUEST_MASK)) | (1ull << VU_F_PROTOCOL_FEATURES) |
 		     (1ull << VU_F_LOG_ALL);
 	if ((r = vdpastate_transport_get_iova_range(be.t, &first, &last)))
 		return lib_err(r, "get_iova_range");
@@ -283,9 +305,19 @@ static void datapath_stop(const char *why)
 	say("datapath: stop (%s)", why);
 	dst_free(be.pend);
 	be.pend = NULL;
+	/* Saved first: the SVQs stop (in flight rewound to the guest) and
+	 * the state is kept for a restart where the queues stopped. */
+	vdpastate_blob_free(be.stopped);
+	if ((be.stopped = vdpastate_blob_new()) &&
+	    vdpastate_dev_save(be.dev, be.stopped)) {
+		say("datapath: the state could not be saved (%s): a restart "
+		    "must start the rings from 0", vdpastate_last_error());
+		vdpastate_blob_free(be.stopped);
+		be.stopped = NULL;
+	}
 	vdpastate_transport_reset(be.t);
 	if (!vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
-		be.s.vr[guest_cvq_index()].base = la;
+		be.s.vr[guest_cvq_index()].base = be.stopped_base[guest_cvq_index()] = la;
 	for (i = 0; i < be.nq - 1; i++) {
 		struct queue *q = &be.q[i];
 
@@ -293,7 +325,7 @@ static void datapath_stop(const char *why)
 			continue;
 		vdpastate_svq_stop(q->svq, VDPASTATE_SVQ_STOP_REWIND);
 		if (!vdpastate_svq_get_state(q->svq, &la, &ui))
-			be.s.vr[i].base = la;
+			be.s.vr[i].base = be.stopped_base[i] = la;
 		vdpastate_transport_unmap_svq(be.t, 0, q->svq);
 		vdpastate_svq_free(q->svq);
 		q->svq = NULL;
@@ -335,6 +367,8 @@ static void conn_reset(void)
 	unsigned int i;
 
 	datapath_stop("front-end reset");
+	vdpastate_blob_free(be.stopped);
+	be.stopped = NULL;
 	mem_drop();
 	for (i = 0; i < VU_MAX_QUEUES; i++) {
 		fd_close(&be.q[i].kick);
@@ -455,11 +489,100 @@ static int guest_cvq_to(struct vdpastate_dev *dev, uint16_t la, uint16_t ui)
 	return 0;
 }
 
+/*
+ * Where vring i starts: at the front-end's SET_VRING_BASE (*la, the next
+ * available entry to take), writing used entries from the index in the
+ * guest's used ring (*ui), as after GET_VRING_BASE and a restart (the
+ * guest's rings keep their indexes).  Positions the guest's ring cannot
+ * have are a protocol error: a base more than the ring size behind the
+ * guest's avail idx, or ahead of it, or a used idx the base does not
+ * follow within the ring size.  Entries between used idx and base were
+ * taken before the stop and are not returned (the log says so).
+ */
+static uint16_t rd16(uint64_t gpa, bool *ok);
+
+static int ring_position(unsigned int i, uint16_t *la, uint16_t *ui)
+{
+	const struct vu_vring *v = &be.s.vr[i];
+	uint64_t d, a, u;
+	uint16_t avail;
+	bool ok = true;
+
+	if (ring_gpa(i, &d, &a, &u))
+		return say("protocol error: vring %u: not in guest memory; closing "
+			   "the connection", i), -EPROTO;
+	avail = rd16(a + 2, &ok);
+	*ui = rd16(u + 2, &ok);
+	*la = v->base;
+	if (!ok)
+		return say("protocol error: vring %u: ring indexes not readable; "
+			   "closing the connection", i), -EPROTO;
+	if ((uint16_t)(avail - *la) > v->num || (uint16_t)(*la - *ui) > v->num)
+		return say("protocol error: vring %u: SET_VRING_BASE %u does not fit "
+			   "the guest's ring (avail idx %u, used idx %u, size %u: "
+			   "the base must lie between used idx and avail idx, "
+			   "avail idx at most the size ahead); closing the "
+			   "connection", i, *la, avail, *ui, v->num), -EPROTO;
+	if (!*la && !*ui)
+		return 0;
+	if (be.direct && i != guest_cvq_index())
+		return say("protocol error: vring %u: SET_VRING_BASE %u, used idx %u: "
+			   "with --direct only a start from 0 is supported; closing "
+			   "the connection", i, *la, *ui), -EPROTO;
+	if (*la != *ui && i != guest_cvq_index())
+		return say("protocol error: vring %u: SET_VRING_BASE %u but used idx "
+			   "%u: %u entries taken before the stop were never returned "
+			   "(this back-end rewinds them at a stop); closing the "
+			   "connection", i, *la, *ui, (uint16_t)(*la - *ui)), -EPROTO;
+	say("vring %u: continues at base %u (avail idx %u, used idx %u)", i, *la,
+	    avail, *ui);
+	return 0;
+}
+
+/*
+ * A start at non-zero positions continues the last stop: the library
+ * starts shadowed queues where a saved blob says (vdpastate_dev_restore()),
+ * and that blob also carries the state the guest's driver set up, which a
+ * driver that did not reset its device does not send again.  Positions
+ * other than those the stop reported cannot be continued.  *cont: restore
+ * be.stopped rather than start from reset.
+ */
+static int continue_at(const uint16_t *la, const uint16_t *ui, unsigned int nd,
+		       unsigned int ci, bool cvq, bool *cont)
+{
+	unsigned int i;
+
+	*cont = false;
+	for (i = 0; i <= ci; i++)
+		if ((i < nd || (i == ci && cvq)) && (la[i] || ui[i]))
+			*cont = true;
+	if (!*cont)
+		return 0;
+	for (i = 0; i <= ci; i++) {
+		if (!(i < nd || (i == ci && cvq)))
+			continue;
+		if (!be.stopped)
+			return say("protocol error: vring %u: SET_VRING_BASE %u with no "
+				   "stop to continue (only a start from 0, or a restart "
+				   "where GET_VRING_BASE stopped the rings, is "
+				   "supported); closing the connection", i, la[i]),
+			       -EPROTO;
+		if (la[i] != be.stopped_base[i])
+			return say("protocol error: vring %u: SET_VRING_BASE %u, but "
+				   "GET_VRING_BASE reported %u (a restart continues "
+				   "where the rings stopped); closing the connection",
+				   i, la[i], be.stopped_base[i]), -EPROTO;
+	}
+	return 0;
+}
+
 /* Start the datapath once every queue the driver uses is ready. */
 static int datapath_try_start(void)
 {
 	unsigned int nd = data_queues(), ci = guest_cvq_index(), i;
 	uint64_t guest = virtio_features();
+	uint16_t la[VU_MAX_QUEUES], ui[VU_MAX_QUEUES];
+	bool cont;
 	int r;
 
 	if (be.running || !be.s.features_set || !be.s.mem_set)
@@ -470,10 +593,11 @@ static int datapath_try_start(void)
 	if ((guest & NF(CTRL_VQ)) && !be.s.vr[ci].enabled)
 		return 0;
 	for (i = 0; i <= ci; i++)
-		if ((i < nd || i == ci) && be.s.vr[i].base)
-			return say("error: vring %u starts at %u: only a start "
-				   "from 0 is supported", i, be.s.vr[i].base),
-			       -EPROTO;
+		if ((i < nd || (i == ci && (guest & NF(CTRL_VQ)))) &&
+		    (r = ring_position(i, &la[i], &ui[i])))
+			return r;
+	if ((r = continue_at(la, ui, nd, ci, guest & NF(CTRL_VQ), &cont)))
+		return r;
 	be.dev_features = guest | (be.dev_offered & RF(ACCESS_PLATFORM));
 	if (!(be.dev = vdpastate_dev_open(be.t, NULL)))
 		return lib_err(-errno, "vdpastate_dev_open");
@@ -483,9 +607,17 @@ static int datapath_try_start(void)
 				   : shadow_queue(be.dev, be.t, i, &be.q[i].svq,
 						  &be.q[i].dkick, &be.q[i].dcall)))
 			return r;
-	if ((r = vdpastate_dev_start(be.dev, be.dev_features)))
+	if (cont) {
+		if ((r = vdpastate_dev_restore(be.dev, be.stopped)))
+			return lib_err(r, "vdpastate_dev_restore (restart)");
+		say("datapath: restart: the state and positions of the stop "
+		    "restored");
+	} else if ((r = vdpastate_dev_start(be.dev, be.dev_features))) {
 		return lib_err(r, "vdpastate_dev_start");
-	if ((r = guest_cvq_to(be.dev, 0, 0)))
+	}
+	vdpastate_blob_free(be.stopped);
+	be.stopped = NULL;
+	if ((guest & NF(CTRL_VQ)) && (r = guest_cvq_to(be.dev, la[ci], ui[ci])))
 		return r;
 	apply_log();
 	check_state(); /* the state file starts with the reset state */
@@ -575,16 +707,16 @@ static void peek_chain(uint64_t desc, unsigned int num, uint16_t head,
 	}
 }
 
-/* What the commands waiting on the guest control ring are (at most max). */
-static unsigned int peek_guest_cvq(struct seen *out, unsigned int max)
+/* What the commands on the guest control ring from position la are (at
+ * most max, up to the guest's avail idx). */
+static unsigned int peek_guest_cvq(uint16_t la, struct seen *out, unsigned int max)
 {
 	unsigned int ci = guest_cvq_index(), n = 0, num = be.s.vr[ci].num;
 	uint64_t d, a, u;
-	uint16_t la, ui, idx;
+	uint16_t idx;
 	bool ok = true;
 
-	if (ring_gpa(ci, &d, &a, &u) ||
-	    vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
+	if (ring_gpa(ci, &d, &a, &u))
 		return 0;
 	idx = rd16(a + 2, &ok);
 	while (ok && la != idx && n < max && (uint16_t)(idx - la) <= num) {
@@ -777,6 +909,10 @@ static void write_state(FILE *f, const struct vdpastate_netstate *ns)
 			fprintf(f, "rss%s\n", r);
 		} else {
 			fprintf(f, "rss off\n");
+			if (!vdpastate_netstate_hash_config(ns, &p, &key, &klen)) {
+				fmt_rss(r, sizeof(r), p, NULL, 0, 0, 0, key, klen);
+				fprintf(f, "hash%s\n", r + 5); /* " 0x.. key .." */
+			}
 		}
 	}
 }
@@ -867,13 +1003,16 @@ static void serve_guest_cvq(void)
 	VDPASTATE_OPTS(vdpastate_sim_stats, s1);
 	struct seen seen[16];
 	unsigned int n, i;
+	uint16_t la, ui;
 	char d[1024];
 	int r;
 
 	if (!be.running || !(be.dev_features & NF(CTRL_VQ)))
 		return;
 	do {
-		n = peek_guest_cvq(seen, 16);
+		if (vdpastate_dev_guest_cvq_state(be.dev, &la, &ui))
+			return;
+		n = peek_guest_cvq(la, seen, 16);
 		if (be.sim)
 			vdpastate_sim_get_stats(be.sim, &s0);
 		r = vdpastate_dev_handle_guest_cvq(be.dev);
@@ -886,6 +1025,12 @@ static void serve_guest_cvq(void)
 		}
 		if (r == 0)
 			return;
+		/* The guest posted more while the handle answered (a driver
+		 * that sends the next command as soon as it sees an answer):
+		 * those are read now, their buffers still holding them. */
+		if ((unsigned int)r > n && n < 16)
+			n += peek_guest_cvq((uint16_t)(la + n), seen + n,
+					    ((unsigned int)r < 16 ? (unsigned int)r : 16) - n);
 		for (i = 0; i < (unsigned int)r; i++) {
 			const uint8_t *a = i < n && seen[i].ack ? guest_bytes(seen[i].ack, 1)
 								: NULL;
@@ -1566,6 +1711,8 @@ int main(int argc, char **argv)
 			be.once = true;
 		else if (!strcmp(argv[i], "--direct"))
 			be.direct = true;
+		else if (!strcmp(argv[i], "--hash-report"))
+			be.hash_report = true;
 		else if (!strcmp(argv[i], "--device") && i + 1 < argc)
 			be.vdpa[0] = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
@@ -1604,7 +1751,7 @@ int main(int argc, char **argv)
 	return be.state_diffs ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: %s --socket PATH [--pairs 1..16] [--log FILE] "
-		"[--state FILE] [--once] [--direct] [--device /dev/vhost-vdpa-N "
+		"[--state FILE] [--once] [--direct] [--hash-report] [--device /dev/vhost-vdpa-N "
 		"[--to /dev/vhost-vdpa-M]]\n", argv[0]);
 	return 2;
 }

@@ -739,6 +739,22 @@ static int parse_mac_table(const uint8_t *p, size_t len,
 	return vds_cvq_init_mac_table(c, uni, nu, multi, nm);
 }
 
+/*
+ * The key ends the payload: fixed bytes up to and with hash_key_length,
+ * then klen key bytes.  Linux (6.11 on) sends RSS_CONFIG and HASH_CONFIG
+ * alike from struct virtio_net_rss_config_trailer, whose size
+ * (struct_size(): le16 max_tx_vq, u8 hash_key_length, key, padded to 2)
+ * puts one byte of structure padding after the key.  That one byte is
+ * accepted and ignored, as QEMU does; the command encodes without it.
+ */
+static int need_key_len(const char *name, size_t len, size_t fixed,
+			uint8_t klen)
+{
+	if (len == fixed + (size_t)klen + 1)
+		len--;
+	return need_len(name, "hash_key_length", len, fixed + klen);
+}
+
 static int parse_rss(const uint8_t *p, size_t len,
 		     struct vdpastate_cvq_cmd *c)
 {
@@ -760,15 +776,7 @@ static int parse_rss(const uint8_t *p, size_t len,
 				"needs %zu bytes before the key, payload is %zu",
 				n, tlen - 1, fixed, len);
 	klen = p[fixed - 1];
-	/*
-	 * Linux (6.11 on) sends sizeof(struct virtio_net_rss_config_trailer)
-	 * plus the key: one byte of structure padding after the key.  That
-	 * one byte is accepted and ignored, as QEMU does; the command encodes
-	 * without it.
-	 */
-	if (len == fixed + (size_t)klen + 1)
-		len--;
-	if ((err = need_len(n, "hash_key_length", len, fixed + klen)))
+	if ((err = need_key_len(n, len, fixed, klen)))
 		return err;
 	if (!is_pow2(tlen))
 		return vds_fail(-EINVAL, "cvq: %s: indirection_table_mask 0x%x: "
@@ -795,7 +803,7 @@ static int parse_hash(const uint8_t *p, size_t len,
 	if (len < 13)
 		return vds_fail(-EBADMSG, "cvq: %s: payload is %zu bytes, "
 				"shorter than the 13 before the key", n, len);
-	if ((err = need_len(n, "hash_key_length", len, 13 + (size_t)p[12])))
+	if ((err = need_key_len(n, len, 13, p[12])))
 		return err;
 	/*
 	 * reserved[4] (p + 4..11) is ignored, not kept: Linux sends its

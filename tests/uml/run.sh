@@ -3,7 +3,12 @@
 # back-end (examples/vhost-user-net, simulated device), boot User-Mode
 # Linux (LINUX, from tests/uml/build-kernel.sh) on it as an ordinary
 # process with the host's root file system (hostfs) and
-# tests/uml/guest-init as init, and check what the guest reports.
+# tests/uml/guest-init as init, and check what the guest reports; then a
+# second, short boot with HASH_REPORT and no RSS (UMLTEST_DEVICE=sim-hash,
+# back-end --hash-report), where the driver sends MQ_HASH_CONFIG.  Before
+# the boots, Python front-ends: a misbehaving one (bad-frontend.py), dirty
+# logging (dirty-log.py), queues stopped and restarted mid-ring
+# (restart.py).
 #
 # Fails, naming the reason, when: a check of the guest fails or is missing,
 # the guest does not reach UMLTEST-DONE within UML_TIME_LIMIT seconds (a
@@ -58,6 +63,31 @@ if [ "$brc" -ne 0 ] || grep -qE 'error|STATE' "$work/dirty.log"; then
 fi
 echo "uml: $(cat "$work/dirty.out")"
 
+# Queues stopped (GET_VRING_BASE) and restarted mid-ring: a Python
+# front-end and driver; then an absurd base and a first start at a
+# non-zero base, each refused with a reason.
+"$backend" --socket "$work/rs.sock" --log "$work/restart.log" --pairs 1 \
+	--state "$work/rs.state" &
+bpid=$!
+for _ in $(seq 100); do [ -S "$work/rs.sock" ] && break; sleep 0.1; done
+brc=0
+python3 "$src/tests/uml/restart.py" "$work/rs.sock" "$work/rs.state" \
+	> "$work/restart.out" 2>&1 || brc=$?
+kill -0 "$bpid" 2> /dev/null || brc=$((brc + 200))
+kill -TERM "$bpid" 2> /dev/null || true
+wait "$bpid" || brc=$((brc + 100))
+bpid=
+nperr=$(grep -c 'protocol error' "$work/restart.log" || true)
+if [ "$brc" -ne 0 ] || [ "$nperr" -ne 2 ] ||
+	! grep -q 'protocol error: vring 0: SET_VRING_BASE 1000 does not fit' "$work/restart.log" ||
+	! grep -q 'protocol error: vring 0: SET_VRING_BASE 100 with no stop' "$work/restart.log" ||
+	grep -qE '\] error|STATE' "$work/restart.log"; then
+	cat "$work/restart.out" "$work/restart.log"
+	echo "FAIL: restart mid-ring (exit $brc; $nperr protocol errors logged, 2 expected: the absurd base, no stop)"
+	exit 1
+fi
+echo "uml: $(cat "$work/restart.out")"
+
 uml_backend "$work/vhost.sock" "$work/backend.log" --state "$work/state" \
 	--pairs 4 --once
 
@@ -66,38 +96,34 @@ uml_run "$work" "$work/vhost.sock" "$src/tests/uml/guest-init" \
 	"$work/results" '^UMLTEST-DONE' "$limit" \
 	UMLTEST_DIR="$work" UMLTEST_BIN="$build/tests/uml" UMLTEST_FRAMES="$frames"
 
-results=$work/results
-touch "$results"
-echo "--- guest results ($secs s)"
-cat "$results"
-echo "--- control commands the guest's driver sent, with the answers"
-grep -E 'CVQ #|STATE|MIGRATION|INJECT' "$work/backend.log" || echo "(none)"
-
 fail=()
-[ -n "$why" ] && fail+=("$why")
-grep -q '^UMLTEST-DONE' "$results" || fail+=("the guest did not finish (no UMLTEST-DONE)")
-while read -r line; do fail+=("$line"); done < <(grep '^UMLTEST .* FAIL' "$results" || true)
-for c in iface traffic mac promisc-on promisc-off allmulti-on allmulti-off \
-	vlan-add vlan-del mcast-add mcast-del mq-2 mq-1 offloads-off \
-	offloads-on coal-tx coal-rx rss-equal rss-weight rss-readback ring-resize traffic-after vlan-refused migrate-full \
-	migrate-early after-migration dmesg; do
-	grep -q "^UMLTEST $c PASS" "$results" || fail+=("check $c did not pass")
-done
-grep -q 'STATE tracked != device' "$work/backend.log" &&
-	fail+=("the back-end's tracked state differed from the device's")
-grep -qE 'protocol error|^\[[ 0-9.]*\] error' "$work/backend.log" &&
-	fail+=("the back-end logged an error: $(grep -E 'protocol error|error:' "$work/backend.log" | head -n 1)")
-[ "$brc" -eq 0 ] || fail+=("the back-end exited $brc")
-
-if [ ${#fail[@]} -gt 0 ]; then
-	echo "--- back-end log (tail)"
-	tail -n 40 "$work/backend.log"
-	echo "--- console (tail)"
-	tail -n 60 "$work/console.log"
-	printf 'FAIL: %s\n' "${fail[@]}"
-	exit 1
-fi
+uml_verdict "$work" "" 'CVQ #|STATE|MIGRATION|INJECT' iface traffic mac \
+	promisc-on promisc-off allmulti-on allmulti-off vlan-add vlan-del \
+	mcast-add mcast-del mq-2 mq-1 offloads-off offloads-on coal-tx coal-rx \
+	rss-equal rss-weight rss-readback ring-resize traffic-after vlan-refused \
+	migrate-full migrate-early after-migration dmesg
+results=$work/results
 n=$(grep -c 'CVQ #' "$work/backend.log" || true)
 echo "uml: $(grep -c '^UMLTEST .* PASS' "$results") checks passed in $secs s; $n control commands, tracked state == device state after each"
 echo "uml: $(grep '^UMLTEST traffic PASS' "$results" | sed 's/^UMLTEST traffic PASS //')"
+
+# A second, short boot: HASH_REPORT without RSS (--hash-report), so the
+# driver sends HASH_CONFIG; every command it sent must be answered.
+hw=$work/hash
+mkdir "$hw"
+uml_backend "$hw/vhost.sock" "$hw/backend.log" --state "$hw/state" \
+	--pairs 2 --once --hash-report
+uml_run "$hw" "$hw/vhost.sock" "$src/tests/uml/guest-init" \
+	"$hw/results" '^UMLTEST-DONE' "$limit" \
+	UMLTEST_DIR="$hw" UMLTEST_BIN="$build/tests/uml" UMLTEST_FRAMES=2000 \
+	UMLTEST_DEVICE=sim-hash
+# Every command the driver sent answered OK, HASH_CONFIG among them.
+fail=()
+grep -q 'CVQ #[0-9]* MQ_HASH_CONFIG' "$hw/backend.log" || fail+=("no MQ_HASH_CONFIG decoded and answered (the driver sends one at probe)")
+grep -E 'CVQ #' "$hw/backend.log" | grep -vq -- '-> VIRTIO_NET_OK$' &&
+	fail+=("a control command was not answered VIRTIO_NET_OK")
+uml_verdict "$hw" "hash mode: " 'CVQ #|STATE' iface traffic mac hash-probe \
+	hash-udp4-sd hash-udp4-sdfn hash-tcp6-sd rxhash-off rxhash-on \
+	traffic-after dmesg
+echo "uml: hash mode: $(grep -c '^UMLTEST .* PASS' "$hw/results") checks passed in $secs s; $(grep -c 'CVQ #[0-9]* MQ_HASH_CONFIG' "$hw/backend.log") HASH_CONFIG commands answered OK, tracked == device"
 rm -rf "$work"
