@@ -281,11 +281,34 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 }
 
 /*
+ * The data queues are enabled after DRIVER_OK, once the state is in
+ * place, which a device promises to honour only with
+ * ENABLE_AFTER_DRIVER_OK.  Without it the handle enables them after
+ * DRIVER_OK all the same: enabled earlier they could run before the
+ * state is restored.  The log says which it was.
+ */
+static void log_enable_path(const struct vdpastate_dev *dev, const char *what,
+			    unsigned int n)
+{
+	if (dev->backend & BB(ENABLE_AFTER_DRIVER_OK))
+		vds_log(VDPASTATE_LOG_INFO, "%s: %u data queue(s) enabled after "
+			"DRIVER_OK (ENABLE_AFTER_DRIVER_OK acked)", what, n);
+	else
+		vds_log(VDPASTATE_LOG_WARN, "%s: %u data queue(s) enabled after "
+			"DRIVER_OK although the device does not offer "
+			"ENABLE_AFTER_DRIVER_OK (enabled earlier they could run "
+			"before the state is restored; a device that ignores a "
+			"late enable leaves them stopped)", what, n);
+}
+
+/*
  * Enable the configured data queues, then start the SVQs they are given,
  * guest rings at vr's bases (position 0 without vr).
  */
-static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
+static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr,
+		       const char *what)
 {
+	unsigned int n = 0;
 	uint32_t i;
 	int err;
 
@@ -296,10 +319,14 @@ static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 		/* A broken ring stays disabled, and saved as broken. */
 		q->broken = q->parked = b && (b->flags & VR_F_BROKEN);
 		q->parked_pos = b ? b->base : 0;
-		if ((q->cfg.num || q->svq) && !q->broken &&
-		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
+		if (!(q->cfg.num || q->svq) || q->broken)
+			continue;
+		if ((err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
+		n++;
 	}
+	if (n)
+		log_enable_path(dev, what, n);
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
 		struct dev_vq *q = &dev->vq[i];
 		const struct vr_ent *b = vr_find(vr, i, false);
@@ -526,7 +553,7 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	if (!err)
 		err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL);
 	if (!err && enable)
-		err = enable_data(dev, vr);
+		err = enable_data(dev, vr, what);
 	if (!err)
 		err = rebase(dev, NULL, cmds, n, &copy, what);
 	if (err) {
@@ -577,7 +604,7 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 	dev->begun = NULL;
 	if ((err = setup(dev, features, NULL, "start")) ||
 	    (err = read_config(dev, features, &c)) ||
-	    (err = enable_data(dev, NULL)))
+	    (err = enable_data(dev, NULL, "start")))
 		return fail_reset(dev, err);
 	ns = vdpastate_netstate_new(&c);
 	if (!ns)
@@ -897,7 +924,7 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 								   b->base)))
 			goto fail;
 	}
-	if ((err = enable_data(dev, &vr)) ||
+	if ((err = enable_data(dev, &vr, what)) ||
 	    (err = rebase(dev, dev->ns, cmds, n, &copy, what)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);

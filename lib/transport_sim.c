@@ -78,7 +78,11 @@ static const uint8_t default_mac[6] = { 0x52, 0x54, 0x00, 0x56, 0x44, 0x01 };
 	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_BATCH) |                           \
 	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_ASID) |                            \
 	 (1ULL << VDPASTATE_BACKEND_F_SUSPEND) |                               \
-	 (1ULL << VDPASTATE_BACKEND_F_RESUME))
+	 (1ULL << VDPASTATE_BACKEND_F_RESUME) |                                \
+	 (1ULL << VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
+#define SIM_FLAGS                                                             \
+	(VDPASTATE_SIM_F_THREAD | VDPASTATE_SIM_F_LINK_DOWN |                  \
+	 VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK)
 
 /* One DMA mapping: [first, last] -> hva, VDPASTATE_DMA_* perm. */
 struct sim_map {
@@ -854,21 +858,31 @@ static int sim_set_driver_features(void *ctx, uint64_t features)
 	OP_RETURN(s, 0);
 }
 
+/* What the device offers: all it has, but for what its flags withhold. */
+static uint64_t backend_offered(const struct vdpastate_sim *s)
+{
+	uint64_t f = SIM_BACKEND_FEATURES;
+
+	if (s->flags & VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK)
+		f &= ~(1ULL << VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+	return f;
+}
+
 static int sim_get_backend_features(void *ctx, uint64_t *features)
 {
 	OP_ENTER(s, ctx, "get_backend_features");
-	*features = SIM_BACKEND_FEATURES;
+	*features = backend_offered(s);
 	OP_RETURN(s, 0);
 }
 
 static int sim_set_backend_features(void *ctx, uint64_t features)
 {
 	OP_ENTER(s, ctx, "set_backend_features");
-	if (features & ~SIM_BACKEND_FEATURES)
+	if (features & ~backend_offered(s))
 		OP_RETURN(s, vds_fail(-EOPNOTSUPP, "sim: backend features 0x%llx "
 				      "not offered (offered 0x%llx)",
 				      (unsigned long long)features,
-				      (unsigned long long)SIM_BACKEND_FEATURES));
+				      (unsigned long long)backend_offered(s)));
 	s->backend_features = features;
 	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_BACKEND,
 				       .v = features });
@@ -1382,7 +1396,7 @@ static int opts_resolve(struct vdpastate_sim *s, const struct vdpastate_sim_opts
 				(unsigned long long)(s->offered & ~SIM_KNOWN_FEATURES));
 	if (!(s->offered & RB(VERSION_1)))
 		return vds_fail(-EINVAL, "%s: device_features lack VERSION_1", n);
-	if (s->flags & ~(VDPASTATE_SIM_F_THREAD | VDPASTATE_SIM_F_LINK_DOWN))
+	if (s->flags & ~SIM_FLAGS)
 		return vds_fail(-EINVAL, "%s: unknown flags 0x%x", n, s->flags);
 	if (!(s->offered & (FB(MQ) | FB(RSS))) && s->max_pairs > 1)
 		return vds_fail(-EINVAL, "%s: %u queue pairs without MQ or RSS", n,

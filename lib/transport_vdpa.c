@@ -7,7 +7,8 @@
  *
  * At open the transport acks the backend features it knows that the
  * device offers (IOTLB v2 messages, required; batching, ASID, suspend,
- * resume); the VMM may ack a smaller set later, keeping IOTLB v2.
+ * resume, enable after DRIVER_OK); the VMM may ack a smaller set later,
+ * keeping IOTLB v2.
  *
  * A device may work on user virtual addresses instead of pinned pages
  * (Linux 6.12's vdpa_sim by default, VDUSE).  vhost-vdpa then maps only
@@ -40,6 +41,9 @@
 #ifndef VHOST_BACKEND_F_RESUME
 #define VHOST_BACKEND_F_RESUME 0x5
 #endif
+#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
+#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK 0x6
+#endif
 
 /*
  * The library's VDPASTATE_BACKEND_F_* bits are the kernel's
@@ -54,6 +58,8 @@ static const struct {
 	{ VDPASTATE_BACKEND_F_IOTLB_ASID, VHOST_BACKEND_F_IOTLB_ASID },
 	{ VDPASTATE_BACKEND_F_SUSPEND, VHOST_BACKEND_F_SUSPEND },
 	{ VDPASTATE_BACKEND_F_RESUME, VHOST_BACKEND_F_RESUME },
+	{ VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
+	  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK },
 };
 
 #define LIB_BIT(b) (1ULL << (b))
@@ -61,7 +67,9 @@ static const struct {
 	(LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_MSG_V2) |               \
 	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_BATCH) |                \
 	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_ASID) |                 \
-	 LIB_BIT(VDPASTATE_BACKEND_F_SUSPEND) | LIB_BIT(VDPASTATE_BACKEND_F_RESUME))
+	 LIB_BIT(VDPASTATE_BACKEND_F_SUSPEND) |                    \
+	 LIB_BIT(VDPASTATE_BACKEND_F_RESUME) |                     \
+	 LIB_BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
 
 uint64_t vds_vdpa_backend_to_kernel(uint64_t lib)
 {

@@ -35,7 +35,8 @@
 	(BF(VDPASTATE_BACKEND_F_IOTLB_MSG_V2) |                           \
 	 BF(VDPASTATE_BACKEND_F_IOTLB_BATCH) |                            \
 	 BF(VDPASTATE_BACKEND_F_IOTLB_ASID) | BF(VDPASTATE_BACKEND_F_SUSPEND) | \
-	 BF(VDPASTATE_BACKEND_F_RESUME))
+	 BF(VDPASTATE_BACKEND_F_RESUME) |                                 \
+	 BF(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
 
 /* The running kernel (vmtest.h), set by main(). */
 static const struct vmt_kernel *k;

@@ -102,7 +102,9 @@ static const struct vmt_kernel kernels[] = {
 	  KERNEL_B | BIT(VDPASTATE_BACKEND_F_RESUME) |
 		  BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK) |
 		  BIT(VDPASTATE_BACKEND_F_IOTLB_PERSIST),
-	  KERNEL_B | BIT(VDPASTATE_BACKEND_F_RESUME), true },
+	  KERNEL_B | BIT(VDPASTATE_BACKEND_F_RESUME) |
+		  BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK),
+	  true },
 };
 
 const struct vmt_kernel *vmt_kernel(char *why, size_t why_len)
