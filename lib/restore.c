@@ -871,6 +871,38 @@ VDPASTATE_API int vdpastate_dev_restore_begin(struct vdpastate_dev *dev,
 	return 0;
 }
 
+/*
+ * The final vring bases of an early restore, on a device past DRIVER_OK,
+ * which vhost-vdpa of Linux 6.12 takes only while the device is
+ * suspended (EINVAL otherwise).  With SUSPEND and RESUME acked the
+ * device is suspended around them; without RESUME it could not run
+ * again, and they are set on the running device, as Linux 6.1 takes
+ * them.  A shadowed queue's base goes to its SVQ instead.
+ */
+static int final_bases(struct vdpastate_dev *dev, const struct vr_set *vr)
+{
+	bool pause = (dev->backend & BB(SUSPEND)) && (dev->backend & BB(RESUME));
+	uint32_t q, n = 0;
+	int err = 0, r;
+
+	for (q = 0; q < dev->ndata; q++)
+		if (!(q < dev->ncfg && dev->vq[q].svq) && vr_find(vr, q, false))
+			n++;
+	if (!n)
+		return 0;
+	if (pause && (err = vdpastate_transport_suspend(dev->t)))
+		return err;
+	for (q = 0; q < dev->ndata && !err; q++) {
+		const struct vr_ent *b = vr_find(vr, q, false);
+
+		if (b && !(q < dev->ncfg && dev->vq[q].svq))
+			err = vdpastate_transport_set_vring_base(dev->t, q, b->base);
+	}
+	if (pause && (r = vdpastate_transport_resume(dev->t)) && !err)
+		err = r;
+	return err;
+}
+
 VDPASTATE_API int
 vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 			     const struct vdpastate_blob *blob)
@@ -883,7 +915,6 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	uint64_t t0 = now_ns();
 	struct vr_set vr;
 	size_t i, n;
-	uint32_t q;
 	int err;
 
 	if (!dev)
@@ -913,18 +944,9 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	}
 	for (i = 0; i < n; i++)
 		cmds[i] = vdpastate_cvq_cmdlist_get(list, i);
-	if ((err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL)))
-		goto fail;
-	for (q = 0; q < dev->ndata; q++) {
-		const struct vr_ent *b = vr_find(&vr, q, false);
-
-		if (q < dev->ncfg && dev->vq[q].svq)
-			continue; /* the guest ring's base goes to the SVQ */
-		if (b && (err = vdpastate_transport_set_vring_base(dev->t, q,
-								   b->base)))
-			goto fail;
-	}
-	if ((err = enable_data(dev, &vr, what)) ||
+	if ((err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL)) ||
+	    (err = final_bases(dev, &vr)) ||
+	    (err = enable_data(dev, &vr, what)) ||
 	    (err = rebase(dev, dev->ns, cmds, n, &copy, what)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);

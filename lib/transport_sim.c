@@ -1032,6 +1032,21 @@ static int check_idle(const struct vdpastate_sim *s, uint32_t idx, const char *o
 	return 0;
 }
 
+/*
+ * A vring's addresses and base change only before DRIVER_OK or while the
+ * device is suspended, whether or not the queue is enabled: vhost-vdpa
+ * (Linux 6.12) refuses VHOST_SET_VRING_ADDR and VHOST_SET_VRING_BASE
+ * otherwise.
+ */
+static int check_stopped(const struct vdpastate_sim *s, uint32_t idx,
+			 const char *op)
+{
+	if ((s->status & VDPASTATE_STATUS_DRIVER_OK) && !s->suspended)
+		return vds_fail(-EBUSY, "sim: %s: queue %u: the device is past "
+				"DRIVER_OK and not suspended", op, idx);
+	return 0;
+}
+
 static int sim_set_vring_num(void *ctx, uint32_t idx, uint32_t num)
 {
 	int err;
@@ -1058,7 +1073,8 @@ static int sim_set_vring_addr(void *ctx, uint32_t idx, uint64_t desc,
 
 	OP_ENTER(s, ctx, "set_vring_addr");
 	if ((err = check_vq(s, idx, "set_vring_addr")) ||
-	    (err = check_idle(s, idx, "set_vring_addr")))
+	    (err = check_idle(s, idx, "set_vring_addr")) ||
+	    (err = check_stopped(s, idx, "set_vring_addr")))
 		OP_RETURN(s, err);
 	if (desc % VDPASTATE_VRING_DESC_ALIGN || avail % VDPASTATE_VRING_AVAIL_ALIGN ||
 	    used % VDPASTATE_VRING_USED_ALIGN)
@@ -1080,7 +1096,8 @@ static int sim_set_vring_base(void *ctx, uint32_t idx, uint32_t base)
 
 	OP_ENTER(s, ctx, "set_vring_base");
 	if ((err = check_vq(s, idx, "set_vring_base")) ||
-	    (err = check_idle(s, idx, "set_vring_base")))
+	    (err = check_idle(s, idx, "set_vring_base")) ||
+	    (err = check_stopped(s, idx, "set_vring_base")))
 		OP_RETURN(s, err);
 	if (base > UINT16_MAX)
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_vring_base: queue %u: base "
