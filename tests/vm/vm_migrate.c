@@ -11,7 +11,8 @@
  * netlink must show the MAC on vdpa1, the guest's control queue goes on
  * from where it stopped (another MAC), and traffic continues with the
  * ring indexes going on from the saved bases (past the 16-bit wrap with
- * the default count).
+ * the default count); last an early restore of vdpa1's state onto vdpa1
+ * itself (begin, commit), and traffic again.
  *
  * Usage: vm_migrate [FRAMES]   (frames before and after the move, 40000)
  */
@@ -357,6 +358,30 @@ static int backend_acked(const struct side *s)
 			acked, vmt_backend_names(acked, a, sizeof(a)));
 }
 
+/*
+ * An early restore of the saved state onto the same device: begin (the
+ * device comes up with its data queues disabled), commit (the final
+ * bases, on a device past DRIVER_OK, which 6.12 takes only while it is
+ * suspended, then the data queues enabled); traffic goes on from them.
+ */
+static void early_restore(struct side *s, struct vmt_guest *g,
+			  const struct vdpastate_blob *b, uint64_t at)
+{
+	const char *step = "restore_begin";
+	int r = vdpastate_dev_restore_begin(s->dev, b);
+
+	if (!r) {
+		step = "restore_commit";
+		r = vdpastate_dev_restore_commit(s->dev, b);
+	}
+	if (r) {
+		vmt_fail("early-restore", "%s: %s: %d (%s)", s->name, step, r,
+			 vdpastate_last_error());
+		return;
+	}
+	traffic("early-restore", s, g, at, 1000);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t mac0[6] = VMT_MAC0, mac1[6] = VMT_MAC1;
@@ -512,6 +537,7 @@ int main(int argc, char **argv)
 				  "indexes too",
 			 base[VMT_RXQ], 2 * n,
 			 2 * n > 0xffff ? ", the 16-bit indexes wrapped" : "");
+	early_restore(&dst, &g, after, 2 * n);
 out:
 	vdpastate_dev_report_free(rep);
 	vdpastate_blob_free(after);
