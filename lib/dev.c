@@ -270,7 +270,7 @@ VDPASTATE_API void vdpastate_dev_free(struct vdpastate_dev *dev)
 	vds_dev_drv_drop(dev);
 	free_slots(dev);
 	if (!dev->mapped)
-		free(dev->mem);
+		vds_dma_free(dev->mem, dev->ro_size + dev->rw_size);
 	else
 		quarantine(dev->mem);
 	free(dev->vq);
@@ -340,7 +340,8 @@ int vds_dev_ring_alloc(struct vdpastate_dev *dev, uint16_t ring)
 	if ((err = unmap_cvq(dev)))
 		return err;
 	vds_dev_drv_drop(dev);
-	free(dev->mem);
+	vds_dma_free(dev->mem, dev->ro_size + dev->rw_size);
+	dev->mem = NULL;
 	dev->avail_off = desc;
 	dev->buf_off = round_page(desc + avail);
 	dev->ro_size = dev->buf_off + BUF_SIZE;
@@ -349,12 +350,12 @@ int vds_dev_ring_alloc(struct vdpastate_dev *dev, uint16_t ring)
 	dev->rw_size = round_page(dev->ack_off + (size_t)ring * ACK_SLOT);
 	free_slots(dev);
 	dev->ring = 0;
-	dev->mem = aligned_alloc(PAGE, dev->ro_size + dev->rw_size);
+	dev->mem = vds_dma_alloc(dev->ro_size + dev->rw_size);
 	dev->slot_of = calloc(ring, sizeof(*dev->slot_of));
 	dev->done = calloc(ring, sizeof(*dev->done));
 	dev->len_of = calloc(ring, sizeof(*dev->len_of));
 	if (!dev->mem || !dev->slot_of || !dev->done || !dev->len_of) {
-		free(dev->mem);
+		vds_dma_free(dev->mem, dev->ro_size + dev->rw_size);
 		dev->mem = NULL;
 		free_slots(dev);
 		return vds_fail(-ENOMEM, "dev: out of memory for the control ring");

@@ -70,6 +70,24 @@ void *vds_fail_ptr(int err, const char *fmt, ...) VDS_PRINTF(2, 3);
  */
 unsigned long vds_error_count(void);
 
+/*
+ * Memory the library gives a device itself (the handle's control ring,
+ * SVQ rings): page-aligned, zeroed, and a shared mapping, because for a
+ * device that works on user virtual addresses (Linux 6.12's vdpa_sim,
+ * VDUSE) vhost-vdpa maps only shared file-backed memory and silently
+ * skips the rest.  NULL with errno set on failure; vds_dma_free() takes
+ * the size it was allocated with (NULL is a no-op).
+ */
+void *vds_dma_alloc(size_t size);
+void vds_dma_free(void *p, size_t size);
+
+/*
+ * Whether [p, p + size) lies wholly in shared mappings of files (memfd,
+ * shmem, MAP_SHARED | MAP_ANONYMOUS, hugetlbfs), as /proc/self/maps
+ * says: 1 yes, 0 no, a negative errno when the maps cannot be read.
+ */
+int vds_mem_shared(const void *p, size_t size);
+
 /* Signal an eventfd (-1: none); false if the write failed. */
 bool vds_fd_signal(int fd);
 /* Drain an eventfd (-1: none) without blocking, blocking fd or not. */

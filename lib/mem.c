@@ -9,9 +9,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <libvdpastate/mem.h>
 
@@ -272,4 +275,51 @@ int vds_mem_region(const struct vdpastate_mem *mem, uint64_t gpa,
 	out->hva = r->hva;
 	out->flags = r->flags;
 	return 0;
+}
+
+/* ------------------------------------------------------------ device memory */
+
+void *vds_dma_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* A forked child must not share the rings a device writes. */
+	(void)madvise(p, size, MADV_DONTFORK);
+	return p;
+}
+
+void vds_dma_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+int vds_mem_shared(const void *p, size_t size)
+{
+	uint64_t at = (uint64_t)(uintptr_t)p, end = at + size;
+	char line[512], perms[8];
+	uint64_t lo, hi;
+	FILE *f;
+
+	if (!size)
+		return 1;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -errno;
+	/* The lines are sorted by address and do not overlap. */
+	while (at < end && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &lo, &hi,
+			   perms) != 3)
+			continue;
+		if (hi <= at)
+			continue;
+		if (lo > at || perms[3] != 's')
+			break; /* a hole, or a private mapping */
+		at = hi;
+	}
+	fclose(f);
+	return at >= end;
 }

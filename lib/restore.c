@@ -282,11 +282,34 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 }
 
 /*
+ * The data queues are enabled after DRIVER_OK, once the state is in
+ * place, which a device promises to honour only with
+ * ENABLE_AFTER_DRIVER_OK.  Without it the handle enables them after
+ * DRIVER_OK all the same: enabled earlier they could run before the
+ * state is restored.  The log says which it was.
+ */
+static void log_enable_path(const struct vdpastate_dev *dev, const char *what,
+			    unsigned int n)
+{
+	if (dev->backend & BB(ENABLE_AFTER_DRIVER_OK))
+		vds_log(VDPASTATE_LOG_INFO, "%s: %u data queue(s) enabled after "
+			"DRIVER_OK (ENABLE_AFTER_DRIVER_OK acked)", what, n);
+	else
+		vds_log(VDPASTATE_LOG_WARN, "%s: %u data queue(s) enabled after "
+			"DRIVER_OK although the device does not offer "
+			"ENABLE_AFTER_DRIVER_OK (enabled earlier they could run "
+			"before the state is restored; a device that ignores a "
+			"late enable leaves them stopped)", what, n);
+}
+
+/*
  * Enable the configured data queues, then start the SVQs they are given,
  * guest rings at vr's bases (position 0 without vr).
  */
-static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
+static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr,
+		       const char *what)
 {
+	unsigned int n = 0;
 	uint32_t i;
 	int err;
 
@@ -297,10 +320,14 @@ static int enable_data(struct vdpastate_dev *dev, const struct vr_set *vr)
 		/* A broken ring stays disabled, and saved as broken. */
 		q->broken = q->parked = b && (b->flags & VR_F_BROKEN);
 		q->parked_pos = b ? b->base : 0;
-		if ((q->cfg.num || q->svq) && !q->broken &&
-		    (err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
+		if (!(q->cfg.num || q->svq) || q->broken)
+			continue;
+		if ((err = vdpastate_transport_set_vring_enable(dev->t, i, true)))
 			return err;
+		n++;
 	}
+	if (n)
+		log_enable_path(dev, what, n);
 	for (i = 0; i < dev->ndata && i < dev->ncfg; i++) {
 		struct dev_vq *q = &dev->vq[i];
 		const struct vr_ent *b = vr_find(vr, i, false);
@@ -528,7 +555,7 @@ static int do_restore(struct vdpastate_dev *dev, const struct vdpastate_netstate
 	if (!err)
 		err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL);
 	if (!err && enable)
-		err = enable_data(dev, vr);
+		err = enable_data(dev, vr, what);
 	if (!err)
 		err = rebase(dev, NULL, cmds, n, &copy, what);
 	if (err) {
@@ -579,7 +606,7 @@ VDPASTATE_API int vdpastate_dev_start(struct vdpastate_dev *dev,
 	dev->begun = NULL;
 	if ((err = setup(dev, features, NULL, "start")) ||
 	    (err = read_config(dev, features, &c)) ||
-	    (err = enable_data(dev, NULL)))
+	    (err = enable_data(dev, NULL, "start")))
 		return fail_reset(dev, err);
 	ns = vdpastate_netstate_new(&c);
 	if (!ns)
@@ -901,6 +928,38 @@ VDPASTATE_API int vdpastate_dev_restore_begin(struct vdpastate_dev *dev,
 	return 0;
 }
 
+/*
+ * The final vring bases of an early restore, on a device past DRIVER_OK,
+ * which vhost-vdpa of Linux 6.12 takes only while the device is
+ * suspended (EINVAL otherwise).  With SUSPEND and RESUME acked the
+ * device is suspended around them; without RESUME it could not run
+ * again, and they are set on the running device, as Linux 6.1 takes
+ * them.  A shadowed queue's base goes to its SVQ instead.
+ */
+static int final_bases(struct vdpastate_dev *dev, const struct vr_set *vr)
+{
+	bool pause = (dev->backend & BB(SUSPEND)) && (dev->backend & BB(RESUME));
+	uint32_t q, n = 0;
+	int err = 0, r;
+
+	for (q = 0; q < dev->ndata; q++)
+		if (!(q < dev->ncfg && dev->vq[q].svq) && vr_find(vr, q, false))
+			n++;
+	if (!n)
+		return 0;
+	if (pause && (err = vdpastate_transport_suspend(dev->t)))
+		return err;
+	for (q = 0; q < dev->ndata && !err; q++) {
+		const struct vr_ent *b = vr_find(vr, q, false);
+
+		if (b && !(q < dev->ncfg && dev->vq[q].svq))
+			err = vdpastate_transport_set_vring_base(dev->t, q, b->base);
+	}
+	if (pause && (r = vdpastate_transport_resume(dev->t)) && !err)
+		err = r;
+	return err;
+}
+
 VDPASTATE_API int
 vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 			     const struct vdpastate_blob *blob)
@@ -913,7 +972,6 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	uint64_t t0 = now_ns();
 	struct vr_set vr;
 	size_t i, n;
-	uint32_t q;
 	int err;
 
 	if (!dev)
@@ -943,18 +1001,9 @@ vdpastate_dev_restore_commit(struct vdpastate_dev *dev,
 	}
 	for (i = 0; i < n; i++)
 		cmds[i] = vdpastate_cvq_cmdlist_get(list, i);
-	if ((err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL)))
-		goto fail;
-	for (q = 0; q < dev->ndata; q++) {
-		const struct vr_ent *b = vr_find(&vr, q, false);
-
-		if (q < dev->ncfg && dev->vq[q].svq)
-			continue; /* the guest ring's base goes to the SVQ */
-		if (b && (err = vdpastate_transport_set_vring_base(dev->t, q,
-								   b->base)))
-			goto fail;
-	}
-	if ((err = enable_data(dev, &vr)) ||
+	if ((err = vds_dev_post_cmds(dev, what, cmds, n, NULL, NULL)) ||
+	    (err = final_bases(dev, &vr)) ||
+	    (err = enable_data(dev, &vr, what)) ||
 	    (err = rebase(dev, dev->ns, cmds, n, &copy, what)))
 		goto fail;
 	vdpastate_netstate_free(dev->ns);

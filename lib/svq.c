@@ -367,8 +367,8 @@ static void svq_release(struct vdpastate_svq *q)
 	free(q->xhva);
 	free(q->xlast);
 	free(q->xc);
-	free(q->ro);
-	free(q->rw);
+	vds_dma_free(q->ro, q->ro_size);
+	vds_dma_free(q->rw, q->rw_size);
 	free(q->hi);
 	free(q->seg);
 	free(q->order);
@@ -428,8 +428,9 @@ vdpastate_svq_new(unsigned int num, struct vdpastate_mem *mem,
 	q->ro_size = page_up(vdpastate_vring_desc_size(q->snum) +
 			     vdpastate_vring_avail_size(q->snum, dev_ev));
 	q->rw_size = page_up(vdpastate_vring_used_size(q->snum, dev_ev));
-	if (posix_memalign(&q->ro, PAGE, q->ro_size) ||
-	    posix_memalign(&q->rw, PAGE, q->rw_size)) {
+	q->ro = vds_dma_alloc(q->ro_size);
+	q->rw = vds_dma_alloc(q->rw_size);
+	if (!q->ro || !q->rw) {
 		svq_release(q);
 		return vds_fail_ptr(-ENOMEM, "svq: new: out of memory");
 	}

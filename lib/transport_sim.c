@@ -78,7 +78,11 @@ static const uint8_t default_mac[6] = { 0x52, 0x54, 0x00, 0x56, 0x44, 0x01 };
 	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_BATCH) |                           \
 	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_ASID) |                            \
 	 (1ULL << VDPASTATE_BACKEND_F_SUSPEND) |                               \
-	 (1ULL << VDPASTATE_BACKEND_F_RESUME))
+	 (1ULL << VDPASTATE_BACKEND_F_RESUME) |                                \
+	 (1ULL << VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
+#define SIM_FLAGS                                                             \
+	(VDPASTATE_SIM_F_THREAD | VDPASTATE_SIM_F_LINK_DOWN |                  \
+	 VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK)
 
 /* One DMA mapping: [first, last] -> hva, VDPASTATE_DMA_* perm. */
 struct sim_map {
@@ -854,21 +858,31 @@ static int sim_set_driver_features(void *ctx, uint64_t features)
 	OP_RETURN(s, 0);
 }
 
+/* What the device offers: all it has, but for what its flags withhold. */
+static uint64_t backend_offered(const struct vdpastate_sim *s)
+{
+	uint64_t f = SIM_BACKEND_FEATURES;
+
+	if (s->flags & VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK)
+		f &= ~(1ULL << VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+	return f;
+}
+
 static int sim_get_backend_features(void *ctx, uint64_t *features)
 {
 	OP_ENTER(s, ctx, "get_backend_features");
-	*features = SIM_BACKEND_FEATURES;
+	*features = backend_offered(s);
 	OP_RETURN(s, 0);
 }
 
 static int sim_set_backend_features(void *ctx, uint64_t features)
 {
 	OP_ENTER(s, ctx, "set_backend_features");
-	if (features & ~SIM_BACKEND_FEATURES)
+	if (features & ~backend_offered(s))
 		OP_RETURN(s, vds_fail(-EOPNOTSUPP, "sim: backend features 0x%llx "
 				      "not offered (offered 0x%llx)",
 				      (unsigned long long)features,
-				      (unsigned long long)SIM_BACKEND_FEATURES));
+				      (unsigned long long)backend_offered(s)));
 	s->backend_features = features;
 	rec(s, (struct vds_sim_event){ .kind = VDS_SIM_EV_BACKEND,
 				       .v = features });
@@ -1023,6 +1037,21 @@ static int check_idle(const struct vdpastate_sim *s, uint32_t idx, const char *o
 	return 0;
 }
 
+/*
+ * A vring's addresses and base change only before DRIVER_OK or while the
+ * device is suspended, whether or not the queue is enabled: vhost-vdpa
+ * (Linux 6.12) refuses VHOST_SET_VRING_ADDR and VHOST_SET_VRING_BASE
+ * otherwise.
+ */
+static int check_stopped(const struct vdpastate_sim *s, uint32_t idx,
+			 const char *op)
+{
+	if ((s->status & VDPASTATE_STATUS_DRIVER_OK) && !s->suspended)
+		return vds_fail(-EBUSY, "sim: %s: queue %u: the device is past "
+				"DRIVER_OK and not suspended", op, idx);
+	return 0;
+}
+
 static int sim_set_vring_num(void *ctx, uint32_t idx, uint32_t num)
 {
 	int err;
@@ -1049,7 +1078,8 @@ static int sim_set_vring_addr(void *ctx, uint32_t idx, uint64_t desc,
 
 	OP_ENTER(s, ctx, "set_vring_addr");
 	if ((err = check_vq(s, idx, "set_vring_addr")) ||
-	    (err = check_idle(s, idx, "set_vring_addr")))
+	    (err = check_idle(s, idx, "set_vring_addr")) ||
+	    (err = check_stopped(s, idx, "set_vring_addr")))
 		OP_RETURN(s, err);
 	if (desc % VDPASTATE_VRING_DESC_ALIGN || avail % VDPASTATE_VRING_AVAIL_ALIGN ||
 	    used % VDPASTATE_VRING_USED_ALIGN)
@@ -1071,7 +1101,8 @@ static int sim_set_vring_base(void *ctx, uint32_t idx, uint32_t base)
 
 	OP_ENTER(s, ctx, "set_vring_base");
 	if ((err = check_vq(s, idx, "set_vring_base")) ||
-	    (err = check_idle(s, idx, "set_vring_base")))
+	    (err = check_idle(s, idx, "set_vring_base")) ||
+	    (err = check_stopped(s, idx, "set_vring_base")))
 		OP_RETURN(s, err);
 	if (base > UINT16_MAX)
 		OP_RETURN(s, vds_fail(-EINVAL, "sim: set_vring_base: queue %u: base "
@@ -1387,7 +1418,7 @@ static int opts_resolve(struct vdpastate_sim *s, const struct vdpastate_sim_opts
 				(unsigned long long)(s->offered & ~SIM_KNOWN_FEATURES));
 	if (!(s->offered & RB(VERSION_1)))
 		return vds_fail(-EINVAL, "%s: device_features lack VERSION_1", n);
-	if (s->flags & ~(VDPASTATE_SIM_F_THREAD | VDPASTATE_SIM_F_LINK_DOWN))
+	if (s->flags & ~SIM_FLAGS)
 		return vds_fail(-EINVAL, "%s: unknown flags 0x%x", n, s->flags);
 	if (!(s->offered & (FB(MQ) | FB(RSS))) && s->max_pairs > 1)
 		return vds_fail(-EINVAL, "%s: %u queue pairs without MQ or RSS", n,

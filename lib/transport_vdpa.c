@@ -7,7 +7,16 @@
  *
  * At open the transport acks the backend features it knows that the
  * device offers (IOTLB v2 messages, required; batching, ASID, suspend,
- * resume); the VMM may ack a smaller set later, keeping IOTLB v2.
+ * resume, enable after DRIVER_OK); the VMM may ack a smaller set later,
+ * keeping IOTLB v2.
+ *
+ * A device may work on user virtual addresses instead of pinned pages
+ * (Linux 6.12's vdpa_sim by default, VDUSE).  vhost-vdpa then maps only
+ * the parts of a range that are shared mappings of a file (memfd, shmem,
+ * MAP_SHARED | MAP_ANONYMOUS, hugetlbfs) and skips the rest without an
+ * error, so the device would fault on memory the VMM believes mapped.
+ * The transport finds out at open which kind the device is and refuses
+ * such a map on a VA device, naming the range.
  */
 #include "config.h"
 
@@ -18,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +40,9 @@
 #endif
 #ifndef VHOST_BACKEND_F_RESUME
 #define VHOST_BACKEND_F_RESUME 0x5
+#endif
+#ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
+#define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK 0x6
 #endif
 
 /*
@@ -45,6 +58,8 @@ static const struct {
 	{ VDPASTATE_BACKEND_F_IOTLB_ASID, VHOST_BACKEND_F_IOTLB_ASID },
 	{ VDPASTATE_BACKEND_F_SUSPEND, VHOST_BACKEND_F_SUSPEND },
 	{ VDPASTATE_BACKEND_F_RESUME, VHOST_BACKEND_F_RESUME },
+	{ VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
+	  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK },
 };
 
 #define LIB_BIT(b) (1ULL << (b))
@@ -52,7 +67,9 @@ static const struct {
 	(LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_MSG_V2) |               \
 	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_BATCH) |                \
 	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_ASID) |                 \
-	 LIB_BIT(VDPASTATE_BACKEND_F_SUSPEND) | LIB_BIT(VDPASTATE_BACKEND_F_RESUME))
+	 LIB_BIT(VDPASTATE_BACKEND_F_SUSPEND) |                    \
+	 LIB_BIT(VDPASTATE_BACKEND_F_RESUME) |                     \
+	 LIB_BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
 
 uint64_t vds_vdpa_backend_to_kernel(uint64_t lib)
 {
@@ -83,6 +100,7 @@ struct vdpa {
 	uint64_t offered;   /* backend features, library bits */
 	uint64_t acked;     /* backend features, library bits */
 	uint64_t dev_features;
+	bool va;            /* the device works on user virtual addresses */
 	bool in_batch;
 	uint32_t batch_asid;
 	struct vds_vdpa_maps *maps; /* [nas]: what the kernel accepted */
@@ -509,10 +527,10 @@ static int op_set_group_asid(void *ctx, uint32_t group, uint32_t asid)
 	return VIOCTL(v, VHOST_VDPA_SET_GROUP_ASID, &s);
 }
 
-/* Write one IOTLB v2 message; what names it in a failure. */
-static int iotlb_write(struct vdpa *v, uint32_t asid, uint8_t type,
-		       uint64_t iova, uint64_t size, uint64_t uaddr,
-		       uint8_t perm, const char *what)
+/* Write one IOTLB v2 message: the bytes written, or -errno; no message. */
+static ssize_t iotlb_raw(struct vdpa *v, uint32_t asid, uint8_t type,
+			 uint64_t iova, uint64_t size, uint64_t uaddr,
+			 uint8_t perm)
 {
 	struct vhost_msg_v2 m;
 	ssize_t n;
@@ -528,16 +546,26 @@ static int iotlb_write(struct vdpa *v, uint32_t asid, uint8_t type,
 	do
 		n = write(v->fd, &m, sizeof(m));
 	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* Write one IOTLB v2 message; what names it in a failure. */
+static int iotlb_write(struct vdpa *v, uint32_t asid, uint8_t type,
+		       uint64_t iova, uint64_t size, uint64_t uaddr,
+		       uint8_t perm, const char *what)
+{
+	ssize_t n = iotlb_raw(v, asid, type, iova, size, uaddr, perm);
+
 	if (n < 0)
-		return vds_fail(-errno,
+		return vds_fail((int)n,
 				"vhost-vdpa %s: %s asid %u iova 0x%llx size "
 				"0x%llx: %s",
 				v->path, what, asid, (unsigned long long)iova,
-				(unsigned long long)size, strerror(errno));
-	if ((size_t)n != sizeof(m))
+				(unsigned long long)size, strerror((int)-n));
+	if ((size_t)n != sizeof(struct vhost_msg_v2))
 		return vds_fail(-EIO,
 				"vhost-vdpa %s: %s: short write (%zd of %zu)",
-				v->path, what, n, sizeof(m));
+				v->path, what, n, sizeof(struct vhost_msg_v2));
 	return 0;
 }
 
@@ -551,6 +579,24 @@ static int op_dma_map(void *ctx, uint32_t asid, uint64_t iova, uint64_t size,
 
 	if (r)
 		return r;
+	if (v->va && size && (r = vds_mem_shared(hva, size)) <= 0) {
+		if (r == 0)
+			return vds_fail(-EINVAL,
+					"vhost-vdpa %s: VHOST_IOTLB_UPDATE asid %u "
+					"iova 0x%llx size 0x%llx: the device works "
+					"on user virtual addresses and vhost-vdpa "
+					"maps only shared memory of files (memfd, "
+					"shmem, MAP_SHARED | MAP_ANONYMOUS); [%p, "
+					"+0x%llx] is not all such memory and would "
+					"be skipped without an error",
+					v->path, asid, (unsigned long long)iova,
+					(unsigned long long)size, hva,
+					(unsigned long long)size);
+		vds_log(VDPASTATE_LOG_WARN,
+			"vhost-vdpa %s: cannot tell whether [%p, +0x%llx] is "
+			"shared memory, which this device needs (%s)",
+			v->path, hva, (unsigned long long)size, strerror(-r));
+	}
 	r = iotlb_write(v, asid, VHOST_IOTLB_UPDATE, iova, size,
 			(uint64_t)(uintptr_t)hva, access, "VHOST_IOTLB_UPDATE");
 	if (r == -EFAULT && size) {
@@ -728,6 +774,56 @@ static const struct vdpastate_transport_ops vdpa_ops = {
 	.close = op_close,
 };
 
+/*
+ * Whether the device works on user virtual addresses, told by what
+ * vhost-vdpa does with a page of private memory: for a device on
+ * physical addresses it pins the page and refuses a second map at the
+ * same IOVA (EFAULT); for a VA device it skipped the page, and takes the
+ * second map too.  The IOTLB of a descriptor just opened is empty.
+ */
+static int probe_va(struct vdpa *v)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct vhost_vdpa_iova_range range;
+	uint64_t iova;
+	ssize_t r2;
+	void *p;
+	int r1;
+
+	if (ioctl(v->fd, VHOST_VDPA_GET_IOVA_RANGE, &range) < 0)
+		return IOCTL_FAIL(v, VHOST_VDPA_GET_IOVA_RANGE);
+	iova = (range.first + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+	if (iova < range.first || iova > range.last ||
+	    range.last - iova < (uint64_t)page - 1)
+		return vds_fail(-ENOSPC, "vhost-vdpa %s: the IOVA range [0x%llx, "
+				"0x%llx] holds no page", v->path,
+				(unsigned long long)range.first,
+				(unsigned long long)range.last);
+	p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return vds_fail(-ENOMEM, "vhost-vdpa %s: out of memory", v->path);
+	memset(p, 0, (size_t)page);
+	r1 = iotlb_write(v, 0, VHOST_IOTLB_UPDATE, iova, (uint64_t)page,
+			 (uint64_t)(uintptr_t)p, VHOST_ACCESS_RO,
+			 "open: VHOST_IOTLB_UPDATE (probe)");
+	/* Expected to fail on most devices: no message then. */
+	r2 = r1 ? 0 : iotlb_raw(v, 0, VHOST_IOTLB_UPDATE, iova, (uint64_t)page,
+				(uint64_t)(uintptr_t)p, VHOST_ACCESS_RO);
+	if (!r1)
+		r1 = iotlb_write(v, 0, VHOST_IOTLB_INVALIDATE, iova,
+				 (uint64_t)page, 0, 0,
+				 "open: VHOST_IOTLB_INVALIDATE (probe)");
+	munmap(p, (size_t)page);
+	if (r1)
+		return r1;
+	v->va = r2 > 0;
+	vds_log(VDPASTATE_LOG_DEBUG, "vhost-vdpa %s: the device works on %s",
+		v->path, v->va ? "user virtual addresses (shared memory only)"
+			       : "physical addresses (pinned pages)");
+	return 0;
+}
+
 /* What the device is: its id proves it is vhost-vdpa; then the counts
  * and features every later call checks against. */
 static int vdpa_probe(struct vdpa *v)
@@ -735,6 +831,7 @@ static int vdpa_probe(struct vdpa *v)
 	struct stat st;
 	uint32_t id;
 	uint64_t k;
+	int r;
 
 	if (fstat(v->fd, &st) < 0)
 		return vds_fail(-errno, "vhost-vdpa %s: fstat: %s", v->path,
@@ -777,7 +874,9 @@ static int vdpa_probe(struct vdpa *v)
 				"vhost-vdpa %s: the device does not offer IOTLB "
 				"v2 messages (VHOST_BACKEND_F_IOTLB_MSG_V2)",
 				v->path);
-	return ack_backend(v, v->offered);
+	if ((r = ack_backend(v, v->offered)))
+		return r;
+	return probe_va(v);
 }
 
 VDPASTATE_API struct vdpastate_transport *

@@ -105,7 +105,7 @@ vds_stage() {
 	VDS_TIMES+=($((t1 - t0)))
 	if [ $rc -eq 0 ]; then
 		VDS_RESULTS+=("ok")
-		grep -E '^(ok:|# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|[0-9]+%: Checks|summary:|fuzz:|bench:|vm:|VMTEST |uml: )' \
+		grep -E '^(ok:|# (TOTAL|PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):|[0-9]+%: Checks|summary:|fuzz:|bench:|vm( [0-9.]+)?:|VMTEST(\[[0-9.]+\])? |uml: )' \
 			"$VDS_LOGS/$name.log" | sed 's/^/    /' || true
 	else
 		VDS_RESULTS+=("FAIL")

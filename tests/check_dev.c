@@ -113,16 +113,19 @@ static void drive(struct vds_rand *r, struct side *s, unsigned int n)
 	}
 }
 
-/* Random bases on the (not enabled) data queues of the source. */
+/* Random bases on the (not enabled) data queues of the source, set while
+ * it is suspended (a device past DRIVER_OK takes a base only then). */
 static void rand_bases(struct vds_rand *r, struct side *s, uint32_t *bases)
 {
 	uint32_t i;
 
+	ck_assert_int_eq(vdpastate_transport_suspend(s->t), 0);
 	for (i = 0; i < 2 * PAIRS; i++) {
 		bases[i] = vds_rand(r) & 0xffff;
 		ck_assert_int_eq(vdpastate_transport_set_vring_base(s->t, i, bases[i]),
 				 0);
 	}
+	ck_assert_int_eq(vdpastate_transport_resume(s->t), 0);
 }
 
 static void assert_same_device(struct side *a, struct side *b)

@@ -7,11 +7,15 @@
  * the VMM's alone; it enables the data queues only once every command is
  * answered.  A save or switch suspends before it reads a base, so no
  * frame is transmitted twice.  An early restore keeps the data queues
- * disabled until the commit, which sends only the delta.  A device
- * accepts most of these done wrong; the record, and the traffic, tell.
+ * disabled until the commit, which sends only the delta.  The data
+ * queues are enabled after DRIVER_OK whether or not the device offers
+ * ENABLE_AFTER_DRIVER_OK, acked where offered, and the log says which.
+ * A device accepts most of these done wrong; the record, and the
+ * traffic, tell.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,10 +54,12 @@ static uint64_t ring_at(unsigned int i)
 	return GPA + (uint64_t)i * 0x10000;
 }
 
-static void vm_new(struct vm *m)
+/* sim_flags: VDPASTATE_SIM_F_* of the device. */
+static void vm_new_sim(struct vm *m, uint32_t sim_flags)
 {
 	VDPASTATE_OPTS(vdpastate_dev_opts, d, .cvq_iova = CVQ_IOVA,
 		       .cvq_ring_size = 16);
+	VDPASTATE_OPTS(vdpastate_sim_opts, so, .flags = sim_flags);
 	uint64_t offered;
 	unsigned int i;
 
@@ -61,7 +67,7 @@ static void vm_new(struct vm *m)
 	m->ram = aligned_alloc(4096, GSIZE);
 	ck_assert_ptr_nonnull(m->ram);
 	memset(m->ram, 0, GSIZE);
-	m->t = vdpastate_sim_new(NULL);
+	m->t = vdpastate_sim_new(&so);
 	ck_assert_ptr_nonnull(m->t);
 	m->sim = vdpastate_sim_from_transport(m->t);
 	ck_assert_int_eq(vdpastate_transport_dma_map(m->t, 0, GPA, GSIZE, m->ram,
@@ -82,6 +88,11 @@ static void vm_new(struct vm *m)
 			 0);
 	m->features = offered & (VDS_TEST_FEATURES | RB(VERSION_1) |
 				 RB(ACCESS_PLATFORM) | RB(EVENT_IDX));
+}
+
+static void vm_new(struct vm *m)
+{
+	vm_new_sim(m, 0);
 }
 
 static void vm_free(struct vm *m)
@@ -429,6 +440,90 @@ START_TEST(base_read_suspended)
 }
 END_TEST
 
+/* The library's messages, a line each: "W: ..." (WARN), "I: ..." (INFO). */
+static void log_keep(enum vdpastate_log_level level, const char *msg,
+		     void *user)
+{
+	char *text = user;
+	size_t n = strlen(text);
+
+	snprintf(text + n, 4096 - n, "%c: %s\n", "EWID"[level], msg);
+}
+
+/*
+ * _i 0: the device offers ENABLE_AFTER_DRIVER_OK, _i 1: it does not
+ * (VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK, as Linux 6.1's vdpa_sim).
+ * A restore acks it where offered, and only there; either way the data
+ * queues are enabled after DRIVER_OK, once every command is answered,
+ * and the state arrives; the log says which path it was: an INFO where
+ * acked, a WARN where not offered.
+ */
+START_TEST(enable_after_driver_ok)
+{
+	const uint64_t eadok = UINT64_C(1)
+			       << VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK;
+	static char text[4096];
+	struct vdpastate_blob *b;
+	struct vm src, dst;
+	uint64_t offered = 0, acked = 0;
+	size_t i, backend = 0, dok = SIZE_MAX, first_on = SIZE_MAX;
+	struct rec r;
+
+	vm_new(&src);
+	vm_new_sim(&dst, _i ? VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK : 0);
+	ck_assert_int_eq(vdpastate_transport_get_backend_features(dst.t,
+								  &offered),
+			 0);
+	ck_assert_int_eq(!!(offered & eadok), !_i);
+	b = saved_source(&src, 3);
+	text[0] = '\0';
+	ck_assert_int_eq(vdpastate_set_log(log_keep, text, VDPASTATE_LOG_INFO),
+			 0);
+	r = restored(&dst, vdpastate_dev_restore, b);
+	vdpastate_set_log(NULL, NULL, VDPASTATE_LOG_ERROR);
+	assert_order(&dst, &r, true, restore_cmds(b), NDATA);
+	for (i = 0; i < r.n; i++) {
+		const struct vds_sim_event *e = &r.e[i];
+
+		if (e->kind == VDS_SIM_EV_BACKEND) {
+			acked = e->v;
+			backend++;
+		} else if (e->kind == VDS_SIM_EV_STATUS &&
+			   (e->b & VDPASTATE_STATUS_DRIVER_OK) && dok == SIZE_MAX) {
+			dok = i;
+		} else if (e->kind == VDS_SIM_EV_ENABLE && e->a && !e->cvq &&
+			   first_on == SIZE_MAX) {
+			first_on = i;
+		}
+	}
+	ck_assert_uint_eq(backend, 1);
+	ck_assert_msg(!!(acked & eadok) == !_i, "backend features 0x%llx acked, "
+		      "0x%llx offered", (unsigned long long)acked,
+		      (unsigned long long)offered);
+	ck_assert_msg(dok < first_on && first_on != SIZE_MAX,
+		      "DRIVER_OK at event %zu, first data queue enabled at %zu",
+		      dok, first_on);
+	ck_assert_int_eq(vdpastate_transport_resume(src.t), 0);
+	assert_same_state(&src, &dst);
+	if (!_i)
+		ck_assert_msg(strstr(text, "I: restore: 2 data queue(s) enabled "
+				     "after DRIVER_OK (ENABLE_AFTER_DRIVER_OK "
+				     "acked)\n") &&
+				      !strstr(text, "does not offer"),
+			      "log: %s", text);
+	else
+		ck_assert_msg(strstr(text, "W: restore: 2 data queue(s) enabled "
+				     "after DRIVER_OK although the device does "
+				     "not offer ENABLE_AFTER_DRIVER_OK") &&
+				      !strstr(text, "acked)"),
+			      "log: %s", text);
+	free(r.e);
+	vdpastate_blob_free(b);
+	vm_free(&src);
+	vm_free(&dst);
+}
+END_TEST
+
 Suite *order_suite(void)
 {
 	Suite *s = suite_create("order");
@@ -438,6 +533,7 @@ Suite *order_suite(void)
 	tcase_add_test(tc, restore_order);
 	tcase_add_test(tc, early_restore_order);
 	tcase_add_loop_test(tc, base_read_suspended, 0, 2);
+	tcase_add_loop_test(tc, enable_after_driver_ok, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1207,7 +1207,7 @@ START_TEST(status_and_features)
 	ck_assert_int_eq(TCALL(h, set_vring_num, 0, 96), -EINVAL);
 	ck_assert_int_eq(TCALL(h, get_backend_features, &be), 0);
 	ck_assert_uint_eq(be, VDS_TEST_BACKEND_ALL);
-	ck_assert_int_eq(TCALL(h, set_backend_features, 1ULL << 6), -EOPNOTSUPP);
+	ck_assert_int_eq(TCALL(h, set_backend_features, 1ULL << 7), -EOPNOTSUPP);
 	ck_assert_int_eq(TCALL(h, set_group_asid, 2, 0), -EINVAL);
 	ck_assert_int_eq(TCALL(h, set_group_asid, 1, 2), -EINVAL);
 	/* Config space. */
@@ -1257,7 +1257,7 @@ START_TEST(opts_rejected)
 	o.max_ring_size = 100;
 	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	o.max_ring_size = 0;
-	o.flags = 4;
+	o.flags = 8;
 	ck_assert_ptr_null(vdpastate_sim_new(&o));
 	o.flags = 0;
 	o.device_features = FB(CTRL_VQ);

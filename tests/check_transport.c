@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <libvdpastate/svq.h>
@@ -25,6 +26,7 @@
 
 #include "fake_transport.h"
 #include "internal.h"
+#include "passthru_transport.h"
 #include "suites.h"
 #include "transport_conformance.h"
 #include "transport_int.h"
@@ -1089,17 +1091,104 @@ START_TEST(vdpa_backend_bits)
 	ck_assert_uint_eq(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK, 6);
 	ck_assert_uint_eq(VDPASTATE_BACKEND_F_DESC_ASID, 7);
 	ck_assert_uint_eq(VDPASTATE_BACKEND_F_IOTLB_PERSIST, 8);
-	for (b = VDPASTATE_BACKEND_F_IOTLB_MSG_V2; b <= VDPASTATE_BACKEND_F_RESUME;
-	     b++) {
+	for (b = VDPASTATE_BACKEND_F_IOTLB_MSG_V2;
+	     b <= VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK; b++) {
 		ck_assert_uint_eq(vds_vdpa_backend_to_kernel(1ULL << b), 1ULL << b);
 		ck_assert_uint_eq(vds_vdpa_backend_from_kernel(1ULL << b), 1ULL << b);
 	}
 	/* Bits the library does not ack (yet) are dropped both ways. */
 	ck_assert_uint_eq(vds_vdpa_backend_from_kernel((1ULL << 0) |
-						       (1ULL << 6) | (1ULL << 7) |
-						       (1ULL << 8)),
+						       (1ULL << 7) | (1ULL << 8)),
 			  0);
-	ck_assert_uint_eq(vds_vdpa_backend_to_kernel((1ULL << 0) | (1ULL << 6)), 0);
+	ck_assert_uint_eq(vds_vdpa_backend_to_kernel((1ULL << 0) | (1ULL << 7)), 0);
+}
+END_TEST
+
+/*
+ * A device on user virtual addresses: vhost-vdpa maps only shared
+ * mappings of files for it and skips the rest.  vds_mem_shared() tells
+ * them apart from /proc/self/maps; the vhost-vdpa transport refuses a map
+ * it would skip with it.
+ */
+START_TEST(vdpa_shared_memory)
+{
+	const size_t pg = 4096;
+	uint8_t *sh = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *pr = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *heap = malloc(3 * pg);
+	void *d = vds_dma_alloc(2 * pg);
+
+	ck_assert(sh != MAP_FAILED && pr != MAP_FAILED && heap && d);
+	ck_assert_int_eq(vds_mem_shared(sh, 3 * pg), 1);
+	ck_assert_int_eq(vds_mem_shared(sh + 10, pg), 1);
+	ck_assert_int_eq(vds_mem_shared(pr, pg), 0);
+	ck_assert_int_eq(vds_mem_shared(heap, 3 * pg), 0);
+	ck_assert_int_eq(vds_mem_shared(d, 2 * pg), 1);
+	/* The middle page of the private range made shared: only it is. */
+	ck_assert(mmap(pr + pg, pg, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == pr + pg);
+	ck_assert_int_eq(vds_mem_shared(pr + pg, pg), 1);
+	ck_assert_int_eq(vds_mem_shared(pr + pg, 2 * pg), 0);
+	ck_assert_int_eq(vds_mem_shared(pr, 2 * pg), 0);
+	/* A hole after a shared page. */
+	ck_assert_int_eq(munmap(sh + 2 * pg, pg), 0);
+	ck_assert_int_eq(vds_mem_shared(sh, 2 * pg), 1);
+	ck_assert_int_eq(vds_mem_shared(sh, 3 * pg), 0);
+	munmap(sh, 2 * pg);
+	munmap(pr, 3 * pg);
+	free(heap);
+	vds_dma_free(d, 2 * pg);
+}
+END_TEST
+
+/* A device on user virtual addresses, modelled: a map of memory that is
+ * not shared would be skipped by vhost-vdpa, so it fails here. */
+static int va_dma_map(void *ctx, uint32_t asid, uint64_t iova, uint64_t size,
+		      void *hva, uint32_t perm)
+{
+	if (vds_mem_shared(hva, size) != 1)
+		return vds_fail(-EFAULT, "va device: [%p, +0x%llx] is not shared "
+				"memory", hva, (unsigned long long)size);
+	return passthru_ops.dma_map(ctx, asid, iova, size, hva, perm);
+}
+
+/* What the library maps of its own (the handle's control ring, an SVQ's
+ * shadow ring) is shared memory, which such a device can use. */
+START_TEST(vdpa_library_memory_shared)
+{
+	VDPASTATE_OPTS(vdpastate_sim_opts, so, .flags = VDPASTATE_SIM_F_THREAD);
+	struct vdpastate_transport_ops ops = passthru_ops;
+	struct vdpastate_transport *sim = vdpastate_sim_new(&so), *t;
+	struct vdpastate_mem *mem = vdpastate_mem_new();
+	struct vdpastate_iova *iova = vdpastate_iova_new(0, UINT64_MAX);
+	struct vdpastate_svq *svq;
+	struct vdpastate_dev *dev;
+	uint64_t f = 0;
+
+	ck_assert(sim && mem && iova);
+	ops.dma_map = va_dma_map;
+	t = vdpastate_transport_new(&ops, sizeof(ops), sim);
+	ck_assert_ptr_nonnull(t);
+	dev = vdpastate_dev_open(t, NULL);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_int_eq(vdpastate_transport_get_device_features(t, &f), 0);
+	ck_assert_msg(vdpastate_dev_start(dev, f & ((1ULL << VDPASTATE_F_VERSION_1) |
+						 (1ULL << VDPASTATE_NET_F_CTRL_VQ) |
+						 (1ULL << VDPASTATE_NET_F_MAC))) == 0,
+		      "%s", vdpastate_last_error());
+	svq = vdpastate_svq_new(64, mem, iova, NULL);
+	ck_assert_ptr_nonnull(svq);
+	ck_assert_msg(vdpastate_transport_map_svq(t, 0, svq) == 0, "%s",
+		      vdpastate_last_error());
+	ck_assert_int_eq(vdpastate_transport_unmap_svq(t, 0, svq), 0);
+	vdpastate_svq_free(svq);
+	vdpastate_dev_free(dev);
+	vdpastate_transport_free(t);
+	vdpastate_transport_free(sim);
+	vdpastate_iova_free(iova);
+	vdpastate_mem_free(mem);
 }
 END_TEST
 
@@ -1134,6 +1223,8 @@ Suite *transport_suite(void)
 	tcase_add_test(tc, vdpa_bad_options);
 	tcase_add_test(tc, vdpa_backend_bits);
 	tcase_add_test(tc, vdpa_maps_record);
+	tcase_add_test(tc, vdpa_shared_memory);
+	tcase_add_test(tc, vdpa_library_memory_shared);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conformance");

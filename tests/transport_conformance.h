@@ -23,7 +23,8 @@
 	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_BATCH) |			\
 	 (1ULL << VDPASTATE_BACKEND_F_IOTLB_ASID) |			\
 	 (1ULL << VDPASTATE_BACKEND_F_SUSPEND) |				\
-	 (1ULL << VDPASTATE_BACKEND_F_RESUME))
+	 (1ULL << VDPASTATE_BACKEND_F_RESUME) |				\
+	 (1ULL << VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
 
 /* What the transport under test is expected to be. */
 struct vds_tc_desc {

@@ -30,6 +30,9 @@ struct vdpastate_sim;
 /* vdpastate_sim_opts.flags */
 #define VDPASTATE_SIM_F_THREAD 1u    /* process queues on a thread of its own */
 #define VDPASTATE_SIM_F_LINK_DOWN 2u /* config status without LINK_UP */
+/* Backend feature ENABLE_AFTER_DRIVER_OK not offered (Linux 6.1's
+ * vdpa_sim); the device still enables a queue after DRIVER_OK. */
+#define VDPASTATE_SIM_F_NO_ENABLE_AFTER_DRIVER_OK 4u
 
 /*
  * Device options; NULL or a zero field takes the default.  The fields

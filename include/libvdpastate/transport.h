@@ -34,10 +34,15 @@ struct vdpastate_transport;
 #define VDPASTATE_BACKEND_F_SUSPEND 4
 #define VDPASTATE_BACKEND_F_RESUME 5
 /*
+ * The device enables a virtqueue also after DRIVER_OK, as a restore does
+ * with its data queues (vdpastate_dev_restore(3) says what the handle does
+ * on a device that does not offer it).
+ */
+#define VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK 6
+/*
  * Named so that transports and VMMs share one numbering; the library does
  * not ack these yet, and a transport must not assume it does.
  */
-#define VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK 6
 #define VDPASTATE_BACKEND_F_DESC_ASID 7
 #define VDPASTATE_BACKEND_F_IOTLB_PERSIST 8
 

@@ -98,7 +98,7 @@ static int setup(struct dp *d, const char *path)
 	const uint8_t st = VDPASTATE_STATUS_ACKNOWLEDGE | VDPASTATE_STATUS_DRIVER;
 	unsigned int i;
 
-	d->mem_host = aligned_alloc(PAGE, MEM_SIZE);
+	d->mem_host = vmt_shared_alloc(MEM_SIZE);
 	d->mem = vdpastate_mem_new();
 	d->t = vdpastate_transport_open_vhost_vdpa(path, NULL);
 	if (!d->mem_host || !d->mem || !d->t) {
@@ -174,7 +174,7 @@ static void teardown(struct dp *d)
 	vmt_guest_fini(&d->g);
 	vdpastate_iova_free(d->iova);
 	vdpastate_mem_free(d->mem);
-	free(d->mem_host);
+	vmt_shared_free(d->mem_host, MEM_SIZE);
 }
 
 int main(int argc, char **argv)

@@ -49,66 +49,6 @@ static char why[1024];
  * that forwards to another (ctx) and claims CTRL_RX on top of its
  * features: a device that has the feature bit and not the command. */
 
-#define FWD1(op, T1)                                                       \
-	static int fwd_##op(void *c, T1 a)                                 \
-	{                                                                  \
-		return vdpastate_transport_##op(c, a);                     \
-	}
-#define FWD2(op, T1, T2)                                                   \
-	static int fwd_##op(void *c, T1 a, T2 b)                           \
-	{                                                                  \
-		return vdpastate_transport_##op(c, a, b);                  \
-	}
-#define FWD3(op, T1, T2, T3)                                               \
-	static int fwd_##op(void *c, T1 a, T2 b, T3 d)                     \
-	{                                                                  \
-		return vdpastate_transport_##op(c, a, b, d);               \
-	}
-FWD1(get_device_id, uint32_t *)
-FWD1(get_backend_features, uint64_t *)
-FWD1(set_backend_features, uint64_t)
-FWD3(get_config, uint32_t, void *, uint32_t)
-FWD1(get_status, uint8_t *)
-FWD1(set_status, uint8_t)
-FWD1(get_vq_count, uint32_t *)
-FWD1(get_vring_num_max, uint16_t *)
-FWD2(set_vring_num, uint32_t, uint32_t)
-FWD2(set_vring_base, uint32_t, uint32_t)
-FWD2(get_vring_base, uint32_t, uint32_t *)
-FWD2(set_vring_kick, uint32_t, int)
-FWD2(set_vring_call, uint32_t, int)
-FWD2(set_vring_enable, uint32_t, bool)
-FWD1(get_group_num, uint32_t *)
-FWD1(get_as_num, uint32_t *)
-FWD2(get_vring_group, uint32_t, uint32_t *)
-FWD2(set_group_asid, uint32_t, uint32_t)
-FWD3(dma_unmap, uint32_t, uint64_t, uint64_t)
-FWD1(dma_batch_begin, uint32_t)
-FWD1(dma_batch_end, uint32_t)
-FWD2(get_iova_range, uint64_t *, uint64_t *)
-
-static int fwd_set_vring_addr(void *c, uint32_t idx, uint64_t desc,
-			      uint64_t avail, uint64_t used)
-{
-	return vdpastate_transport_set_vring_addr(c, idx, desc, avail, used);
-}
-
-static int fwd_dma_map(void *c, uint32_t asid, uint64_t iova, uint64_t size,
-		       void *hva, uint32_t perm)
-{
-	return vdpastate_transport_dma_map(c, asid, iova, size, hva, perm);
-}
-
-static int fwd_suspend(void *c)
-{
-	return vdpastate_transport_suspend(c);
-}
-
-static int fwd_resume(void *c)
-{
-	return vdpastate_transport_resume(c);
-}
-
 static int with_ctrl_rx(void *c, uint64_t *features)
 {
 	int r = vdpastate_transport_get_device_features(c, features);
@@ -125,37 +65,11 @@ static int without_ctrl_rx(void *c, uint64_t features)
 /* Over t, which stays the caller's (free the wrapper first). */
 static struct vdpastate_transport *offer_ctrl_rx(struct vdpastate_transport *t)
 {
-	static const struct vdpastate_transport_ops ops = {
-		.get_device_id = fwd_get_device_id,
-		.get_device_features = with_ctrl_rx,
-		.set_driver_features = without_ctrl_rx,
-		.get_backend_features = fwd_get_backend_features,
-		.set_backend_features = fwd_set_backend_features,
-		.get_config = fwd_get_config,
-		.get_status = fwd_get_status,
-		.set_status = fwd_set_status,
-		.get_vq_count = fwd_get_vq_count,
-		.get_vring_num_max = fwd_get_vring_num_max,
-		.set_vring_num = fwd_set_vring_num,
-		.set_vring_addr = fwd_set_vring_addr,
-		.set_vring_base = fwd_set_vring_base,
-		.get_vring_base = fwd_get_vring_base,
-		.set_vring_kick = fwd_set_vring_kick,
-		.set_vring_call = fwd_set_vring_call,
-		.set_vring_enable = fwd_set_vring_enable,
-		.get_group_num = fwd_get_group_num,
-		.get_as_num = fwd_get_as_num,
-		.get_vring_group = fwd_get_vring_group,
-		.set_group_asid = fwd_set_group_asid,
-		.dma_map = fwd_dma_map,
-		.dma_unmap = fwd_dma_unmap,
-		.dma_batch_begin = fwd_dma_batch_begin,
-		.dma_batch_end = fwd_dma_batch_end,
-		.get_iova_range = fwd_get_iova_range,
-		.suspend = fwd_suspend,
-		.resume = fwd_resume,
-	};
+	struct vdpastate_transport_ops ops;
 
+	vmt_forward_ops(&ops);
+	ops.get_device_features = with_ctrl_rx;
+	ops.set_driver_features = without_ctrl_rx;
 	return vdpastate_transport_new(&ops, sizeof(ops), t);
 }
 

@@ -11,7 +11,8 @@
  * netlink must show the MAC on vdpa1, the guest's control queue goes on
  * from where it stopped (another MAC), and traffic continues with the
  * ring indexes going on from the saved bases (past the 16-bit wrap with
- * the default count).
+ * the default count); last an early restore of vdpa1's state onto vdpa1
+ * itself (begin, commit), and traffic again.
  *
  * Usage: vm_migrate [FRAMES]   (frames before and after the move, 40000)
  */
@@ -39,6 +40,7 @@ struct side {
 	const char *name;
 	char path[64];
 	struct vdpastate_transport *t;
+	struct vdpastate_transport *spy; /* over t: what the handle acks */
 	struct vdpastate_dev *dev;
 	struct vmt_fds fds;
 	struct vmt_link link;
@@ -46,6 +48,53 @@ struct side {
 };
 
 static char why[1024];
+
+/* The backend features each handle acked last, by transport. */
+static struct {
+	void *t;
+	uint64_t acked;
+	bool set;
+} acks[2];
+
+static int spy_set_backend(void *c, uint64_t features)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (acks[i].t == c) {
+			acks[i].acked = features;
+			acks[i].set = true;
+		}
+	return vdpastate_transport_set_backend_features(c, features);
+}
+
+static struct vdpastate_transport *spy_on(struct vdpastate_transport *t)
+{
+	struct vdpastate_transport_ops ops;
+	unsigned int i;
+
+	for (i = 0; i < 2 && acks[i].t; i++)
+		;
+	if (i == 2)
+		return NULL;
+	acks[i].t = t;
+	vmt_forward_ops(&ops);
+	ops.set_backend_features = spy_set_backend;
+	return vdpastate_transport_new(&ops, sizeof(ops), t);
+}
+
+/* What the handle on t acked last; false if it acked nothing. */
+static bool acked_of(const struct vdpastate_transport *t, uint64_t *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (acks[i].t == t && acks[i].set) {
+			*out = acks[i].acked;
+			return true;
+		}
+	return false;
+}
 
 /* Create the device, open the handle, give it the guest's data rings
  * and control queue. */
@@ -63,7 +112,8 @@ static int side_open(struct side *s, const uint8_t mac[6],
 		return -1;
 	vmt_link_direct(&s->link, &s->fds);
 	s->t = vdpastate_transport_open_vhost_vdpa(s->path, NULL);
-	s->dev = s->t ? vdpastate_dev_open(s->t, NULL) : NULL;
+	s->spy = s->t ? spy_on(s->t) : NULL;
+	s->dev = s->spy ? vdpastate_dev_open(s->spy, NULL) : NULL;
 	if (!s->dev) {
 		snprintf(why, sizeof(why), "%s: %s", s->path,
 			 vdpastate_last_error());
@@ -132,6 +182,8 @@ static void side_close(struct side *s)
 	s->mapped = false;
 	vdpastate_dev_free(s->dev);
 	s->dev = NULL;
+	vdpastate_transport_free(s->spy);
+	s->spy = NULL;
 	vdpastate_transport_free(s->t);
 	s->t = NULL;
 	vmt_fds_close(&s->fds);
@@ -277,6 +329,59 @@ static int traffic(const char *check, struct side *s, struct vmt_guest *g,
 			secs);
 }
 
+/* What the kernel offers and what the handle acked at the restore. */
+static int backend_acked(const struct side *s)
+{
+	const struct vmt_kernel *k = vmt_kernel(why, sizeof(why));
+	uint64_t offered = 0, acked = 0;
+	char o[256], a[256];
+
+	if (!k)
+		return vmt_fail("backend", "%s", why);
+	if (vdpastate_transport_get_backend_features(s->t, &offered))
+		return vmt_fail("backend", "%s: get_backend_features: %s",
+				s->name, vdpastate_last_error());
+	if (!acked_of(s->t, &acked))
+		return vmt_fail("backend", "%s: the handle acked no backend "
+				"features", s->name);
+	if (acked != k->backend_acked)
+		return vmt_fail("backend", "%s on linux %s: the handle acked "
+				"0x%" PRIx64 " (%s), expected 0x%" PRIx64,
+				s->name, k->version, acked,
+				vmt_backend_names(acked, a, sizeof(a)),
+				k->backend_acked);
+	return vmt_pass("backend", "%s on linux %s: the kernel offers 0x%"
+			PRIx64 " (%s), the transport passes on 0x%" PRIx64
+			", the handle acked 0x%" PRIx64 " (%s)",
+			s->name, k->version, k->backend,
+			vmt_backend_names(k->backend, o, sizeof(o)), offered,
+			acked, vmt_backend_names(acked, a, sizeof(a)));
+}
+
+/*
+ * An early restore of the saved state onto the same device: begin (the
+ * device comes up with its data queues disabled), commit (the final
+ * bases, on a device past DRIVER_OK, which 6.12 takes only while it is
+ * suspended, then the data queues enabled); traffic goes on from them.
+ */
+static void early_restore(struct side *s, struct vmt_guest *g,
+			  const struct vdpastate_blob *b, uint64_t at)
+{
+	const char *step = "restore_begin";
+	int r = vdpastate_dev_restore_begin(s->dev, b);
+
+	if (!r) {
+		step = "restore_commit";
+		r = vdpastate_dev_restore_commit(s->dev, b);
+	}
+	if (r) {
+		vmt_fail("early-restore", "%s: %s: %d (%s)", s->name, step, r,
+			 vdpastate_last_error());
+		return;
+	}
+	traffic("early-restore", s, g, at, 1000);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t mac0[6] = VMT_MAC0, mac1[6] = VMT_MAC1;
@@ -290,7 +395,7 @@ int main(int argc, char **argv)
 	struct vmt_guest g = { .cvq_kick = -1, .cvq_call = -1 };
 	struct vdpastate_dev_guest_cvq gc;
 	struct vdpastate_mem *table = vdpastate_mem_new();
-	uint8_t *mem = aligned_alloc(PAGE, MEM_SIZE);
+	uint8_t *mem = vmt_shared_alloc(MEM_SIZE);
 	uint16_t la = 0, ui = 0;
 	uint64_t offered = 0;
 	uint16_t base[2] = { 0, 0 };
@@ -388,6 +493,8 @@ int main(int argc, char **argv)
 			 st.last_restore_ns / 1e6, st.cvq_commands,
 			 st.cvq_batches);
 	}
+	if (backend_acked(&dst))
+		goto out;
 	side_close(&src); /* the source is gone once the destination runs */
 	if (mac_is("mac-restored", &dst, newmac, "(it was created with "
 						 "52:54:00:12:34:57)"))
@@ -430,6 +537,7 @@ int main(int argc, char **argv)
 				  "indexes too",
 			 base[VMT_RXQ], 2 * n,
 			 2 * n > 0xffff ? ", the 16-bit indexes wrapped" : "");
+	early_restore(&dst, &g, after, 2 * n);
 out:
 	vdpastate_dev_report_free(rep);
 	vdpastate_blob_free(after);
@@ -439,6 +547,6 @@ out:
 	side_close(&src);
 	vmt_guest_fini(&g);
 	vdpastate_mem_free(table);
-	free(mem);
+	vmt_shared_free(mem, MEM_SIZE);
 	return vmt_exit();
 }

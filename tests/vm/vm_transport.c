@@ -2,9 +2,11 @@
 /*
  * tests/vm/vm_transport.c - VM case 2: the vhost-vdpa transport against
  * the kernel's vdpa_sim_net.  Runs the transport conformance suite
- * (tests/transport_conformance.c) with a description of what 6.1's
- * simulator is, then checks what the library relies on for migration:
- * features, backend features, the IOVA range, the queue count, the vring
+ * (tests/transport_conformance.c) with a description of what the
+ * running kernel's simulator is (6.1 or 6.12, vmt_kernel()), then checks
+ * what the library relies on for migration: features, backend features
+ * (the kernel's word read directly, and what the transport passes on),
+ * the IOVA range, the queue count, the vring
  * groups, the CVQ's group in ASID 1, batched DMA map/unmap, and an
  * overlapping map reported as an error.
  */
@@ -27,16 +29,17 @@
 #define BF(b) ((uint64_t)1 << (b))
 #define PAGE 4096ULL
 
-/* What vdpa_sim_net of Debian's 6.1 kernel offers. */
-#define SIM_FEATURES                                                      \
-	(F(VDPASTATE_NET_F_MTU) | F(VDPASTATE_NET_F_MAC) |                \
-	 F(VDPASTATE_NET_F_CTRL_VQ) | F(VDPASTATE_NET_F_CTRL_MAC_ADDR) |  \
-	 F(27) /* ANY_LAYOUT */ | F(VDPASTATE_F_VERSION_1) |              \
-	 F(VDPASTATE_F_ACCESS_PLATFORM))
-#define SIM_BACKEND                                                       \
+/* Known to the library: what vdpastate_transport_get_backend_features()
+ * passes on of the kernel's word. */
+#define LIB_BACKEND                                                       \
 	(BF(VDPASTATE_BACKEND_F_IOTLB_MSG_V2) |                           \
 	 BF(VDPASTATE_BACKEND_F_IOTLB_BATCH) |                            \
-	 BF(VDPASTATE_BACKEND_F_IOTLB_ASID) | BF(VDPASTATE_BACKEND_F_SUSPEND))
+	 BF(VDPASTATE_BACKEND_F_IOTLB_ASID) | BF(VDPASTATE_BACKEND_F_SUSPEND) | \
+	 BF(VDPASTATE_BACKEND_F_RESUME) |                                 \
+	 BF(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
+
+/* The running kernel (vmtest.h), set by main(). */
+static const struct vmt_kernel *k;
 
 static struct vdpastate_transport *open_path(void *arg)
 {
@@ -59,6 +62,7 @@ static void identity(const char *path)
 	uint64_t f = 0, b = 0, first = 1, last = 0;
 	uint32_t n = 0, g0 = 9, g1 = 9, g2 = 9, ng = 0, nas = 0;
 	uint16_t max = 0;
+	char names[256];
 
 	if (!t) {
 		vmt_fail("open", "%s: %s", path, vdpastate_last_error());
@@ -66,23 +70,25 @@ static void identity(const char *path)
 	}
 	vmt_pass("open", "%s", path);
 	CHECK("features", vdpastate_transport_get_device_features(t, &f));
-	if ((f & SIM_FEATURES) != SIM_FEATURES)
+	if ((f & k->features) != k->features)
 		vmt_fail("features", "0x%" PRIx64 " lacks 0x%" PRIx64, f,
-			 SIM_FEATURES & ~f);
+			 k->features & ~f);
 	else
 		vmt_pass("features", "0x%" PRIx64 " (extra 0x%" PRIx64 ")", f,
-			 f & ~SIM_FEATURES);
+			 f & ~k->features);
 
 	CHECK("backend-features",
 	      vdpastate_transport_get_backend_features(t, &b));
-	if ((b & SIM_BACKEND) != SIM_BACKEND)
+	if (b != (k->backend & LIB_BACKEND))
 		vmt_fail("backend-features",
-			 "0x%" PRIx64 " lacks 0x%" PRIx64 " (library bits)", b,
-			 SIM_BACKEND & ~b);
+			 "the transport passes on 0x%" PRIx64 " (%s), expected "
+			 "0x%" PRIx64 " of the kernel's 0x%" PRIx64, b,
+			 vmt_backend_names(b, names, sizeof(names)),
+			 k->backend & LIB_BACKEND, k->backend);
 	else
 		vmt_pass("backend-features",
-			 "0x%" PRIx64 " (V2 BATCH ASID SUSPEND%s)", b,
-			 b & BF(VDPASTATE_BACKEND_F_RESUME) ? " RESUME" : "");
+			 "the transport passes on 0x%" PRIx64 " (%s)", b,
+			 vmt_backend_names(b, names, sizeof(names)));
 
 	CHECK("iova-range", vdpastate_transport_get_iova_range(t, &first, &last));
 	if (first > last || last - first < (1ULL << 32))
@@ -243,6 +249,66 @@ out:
 	vdpastate_transport_free(t);
 }
 
+/* The kernel's own answer, on a file descriptor of this program's. */
+static void raw_backend(const char *path)
+{
+	uint64_t b = 0;
+	char why[512], names[256];
+
+	if (vmt_raw_backend_features(path, &b, why, sizeof(why))) {
+		vmt_fail("kernel-backend-features", "%s", why);
+		return;
+	}
+	if (b != k->backend)
+		vmt_fail("kernel-backend-features",
+			 "linux %s offers 0x%" PRIx64 " (%s), expected 0x%" PRIx64,
+			 k->version, b, vmt_backend_names(b, names, sizeof(names)),
+			 k->backend);
+	else
+		vmt_pass("kernel-backend-features", "linux %s offers 0x%" PRIx64
+			 " (%s)", k->version, b,
+			 vmt_backend_names(b, names, sizeof(names)));
+}
+
+/*
+ * Private memory: a device on physical addresses (6.1) maps it; for one
+ * on user virtual addresses (6.12) vhost-vdpa would skip it without an
+ * error, and the transport refuses it, naming why.
+ */
+static void private_memory(const char *path)
+{
+	struct vdpastate_transport *t = open_path((void *)path);
+	unsigned char *priv = aligned_alloc(PAGE, PAGE);
+	int r;
+
+	if (!t || !priv) {
+		vmt_fail("private-memory", "open: %s",
+			 t ? "out of memory" : vdpastate_last_error());
+		goto out;
+	}
+	memset(priv, 0, PAGE);
+	r = vdpastate_transport_dma_map(t, 0, 0x400000, PAGE, priv,
+					VDPASTATE_DMA_READ);
+	if (k->va && r == -EINVAL &&
+	    strstr(vdpastate_last_error(), "user virtual addresses"))
+		vmt_pass("private-memory", "linux %s (VA device): a map of "
+			 "private memory refused: %s", k->version,
+			 vdpastate_last_error());
+	else if (!k->va && r == 0)
+		vmt_pass("private-memory", "linux %s (PA device): a map of "
+			 "private memory taken", k->version);
+	else
+		vmt_fail("private-memory", "linux %s: a map of private memory: "
+			 "%d (%s), expected %s", k->version, r,
+			 r ? vdpastate_last_error() : "taken",
+			 k->va ? "-EINVAL" : "0");
+	if (r == 0)
+		vdpastate_transport_dma_unmap(t, 0, 0x400000, PAGE);
+out:
+	vdpastate_transport_free(t);
+	free(priv);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t mac[6] = VMT_MAC0;
@@ -253,19 +319,25 @@ int main(int argc, char **argv)
 		.arg = path,
 		.desc = { .device_id = 1,
 			  .vq_count = 3,
-			  .features = SIM_FEATURES,
+			  .features = 0, /* from the kernel below */
 			  .config_len = 12, /* mac, status, max pairs, mtu */
 			  .groups = 2,
 			  .as_num = 2,
 			  .has_suspend = true,
-			  .has_resume = false,
+			  .has_resume = false, /* from the kernel below */
 			  .rejects_overlap = true },
 	};
 	const char *dev = argc > 1 ? argv[1] : "vdpa0";
-	unsigned char *buf = aligned_alloc(PAGE, 8 * PAGE);
+	unsigned char *buf = vmt_shared_alloc(8 * PAGE);
 	size_t i;
 
 	vmt_case("transport");
+	if (!(k = vmt_kernel(why, sizeof(why)))) {
+		vmt_fail("kernel", "%s", why);
+		return vmt_exit();
+	}
+	s.desc.features = k->features;
+	s.desc.has_resume = k->backend & BF(VDPASTATE_BACKEND_F_RESUME);
 	if (!buf || vmt_dev_create(dev, mac, path, sizeof(path), why,
 				   sizeof(why))) {
 		vmt_fail("setup", "%s", buf ? why : "out of memory");
@@ -283,14 +355,16 @@ int main(int argc, char **argv)
 		else
 			vmt_pass(name, "ok");
 	}
+	raw_backend(path);
 	identity(path);
 	cvq_asid(path, buf);
 	dma_batch(path, buf);
 	dma_overlap(path, buf);
+	private_memory(path);
 	if (vmt_dev_destroy(dev, why, sizeof(why)))
 		vmt_fail("teardown", "%s", why);
 	else
 		vmt_pass("teardown", "%s deleted", dev);
-	free(buf);
+	vmt_shared_free(buf, 8 * PAGE);
 	return vmt_exit();
 }

@@ -14,9 +14,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/vhost.h>
 
 #include <libvdpastate/cvq.h>
 #include <libvdpastate/dev.h>
@@ -70,6 +75,226 @@ double vmt_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#define BIT(b) ((uint64_t)1 << (b))
+#define KERNEL_F                                                          \
+	(BIT(VDPASTATE_NET_F_MTU) | BIT(VDPASTATE_NET_F_MAC) |            \
+	 BIT(VDPASTATE_NET_F_CTRL_VQ) | BIT(VDPASTATE_NET_F_CTRL_MAC_ADDR) | \
+	 BIT(27) /* ANY_LAYOUT */ | BIT(VDPASTATE_F_VERSION_1) |          \
+	 BIT(VDPASTATE_F_ACCESS_PLATFORM))
+#define KERNEL_B                                                          \
+	(BIT(VDPASTATE_BACKEND_F_IOTLB_MSG_V2) |                          \
+	 BIT(VDPASTATE_BACKEND_F_IOTLB_BATCH) |                           \
+	 BIT(VDPASTATE_BACKEND_F_IOTLB_ASID) | BIT(VDPASTATE_BACKEND_F_SUSPEND))
+
+/*
+ * 6.1: vhost-vdpa offers IOTLB v2, batching, ASID, and SUSPEND for a
+ * parent with a suspend op, which vdpa_sim has.  6.12 adds RESUME (the
+ * simulator resumes), IOTLB_PERSIST (it has reset_map) and the device's
+ * own ENABLE_AFTER_DRIVER_OK; the device gains STATUS and works on user
+ * virtual addresses (use_va).  Neither has DESC_ASID (the simulator has
+ * no descriptor groups).
+ */
+static const struct vmt_kernel kernels[] = {
+	{ "6.1", KERNEL_F, KERNEL_B, KERNEL_B, false },
+	{ "6.12", KERNEL_F | BIT(VDPASTATE_NET_F_STATUS),
+	  KERNEL_B | BIT(VDPASTATE_BACKEND_F_RESUME) |
+		  BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK) |
+		  BIT(VDPASTATE_BACKEND_F_IOTLB_PERSIST),
+	  KERNEL_B | BIT(VDPASTATE_BACKEND_F_RESUME) |
+		  BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK),
+	  true },
+};
+
+const struct vmt_kernel *vmt_kernel(char *why, size_t why_len)
+{
+	struct utsname u;
+	size_t i, n;
+
+	if (uname(&u) < 0) {
+		snprintf(why, why_len, "uname: %s", strerror(errno));
+		return NULL;
+	}
+	for (i = 0; i < sizeof(kernels) / sizeof(kernels[0]); i++) {
+		n = strlen(kernels[i].version);
+		if (!strncmp(u.release, kernels[i].version, n) &&
+		    (u.release[n] == '.' || u.release[n] == '-' ||
+		     u.release[n] == '\0'))
+			return &kernels[i];
+	}
+	snprintf(why, why_len, "kernel %s: the VM cases describe only 6.1 and "
+		 "6.12", u.release);
+	return NULL;
+}
+
+const char *vmt_backend_names(uint64_t bits, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[VDPASTATE_BACKEND_F_IOTLB_MSG_V2] = "IOTLB_MSG_V2",
+		[VDPASTATE_BACKEND_F_IOTLB_BATCH] = "IOTLB_BATCH",
+		[VDPASTATE_BACKEND_F_IOTLB_ASID] = "IOTLB_ASID",
+		[VDPASTATE_BACKEND_F_SUSPEND] = "SUSPEND",
+		[VDPASTATE_BACKEND_F_RESUME] = "RESUME",
+		[VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK] =
+			"ENABLE_AFTER_DRIVER_OK",
+		[VDPASTATE_BACKEND_F_DESC_ASID] = "DESC_ASID",
+		[VDPASTATE_BACKEND_F_IOTLB_PERSIST] = "IOTLB_PERSIST",
+	};
+	size_t used = 0;
+	unsigned int b;
+
+	buf[0] = '\0';
+	for (b = 0; b < 64; b++) {
+		const char *nm;
+		char num[16];
+
+		if (!(bits & BIT(b)))
+			continue;
+		nm = b < sizeof(names) / sizeof(names[0]) ? names[b] : NULL;
+		if (!nm) {
+			snprintf(num, sizeof(num), "bit%u", b);
+			nm = num;
+		}
+		used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
+					 "%s%s", used ? " " : "", nm);
+	}
+	if (!used)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+int vmt_raw_backend_features(const char *path, uint64_t *out, char *why,
+			     size_t why_len)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, why_len, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, VHOST_GET_BACKEND_FEATURES, out) < 0) {
+		snprintf(why, why_len, "%s: VHOST_GET_BACKEND_FEATURES: %s", path,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void *vmt_shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void vmt_shared_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+/* ------------------------------------------------------------ forwarding */
+
+#define FWD1(op, T1)                                                       \
+	static int fwd_##op(void *c, T1 a)                                 \
+	{                                                                  \
+		return vdpastate_transport_##op(c, a);                     \
+	}
+#define FWD2(op, T1, T2)                                                   \
+	static int fwd_##op(void *c, T1 a, T2 b)                           \
+	{                                                                  \
+		return vdpastate_transport_##op(c, a, b);                  \
+	}
+#define FWD3(op, T1, T2, T3)                                               \
+	static int fwd_##op(void *c, T1 a, T2 b, T3 d)                     \
+	{                                                                  \
+		return vdpastate_transport_##op(c, a, b, d);               \
+	}
+FWD1(get_device_id, uint32_t *)
+FWD1(get_device_features, uint64_t *)
+FWD1(set_driver_features, uint64_t)
+FWD1(get_backend_features, uint64_t *)
+FWD1(set_backend_features, uint64_t)
+FWD3(get_config, uint32_t, void *, uint32_t)
+FWD1(get_status, uint8_t *)
+FWD1(set_status, uint8_t)
+FWD1(get_vq_count, uint32_t *)
+FWD1(get_vring_num_max, uint16_t *)
+FWD2(set_vring_num, uint32_t, uint32_t)
+FWD2(set_vring_base, uint32_t, uint32_t)
+FWD2(get_vring_base, uint32_t, uint32_t *)
+FWD2(set_vring_kick, uint32_t, int)
+FWD2(set_vring_call, uint32_t, int)
+FWD2(set_vring_enable, uint32_t, bool)
+FWD1(get_group_num, uint32_t *)
+FWD1(get_as_num, uint32_t *)
+FWD2(get_vring_group, uint32_t, uint32_t *)
+FWD2(set_group_asid, uint32_t, uint32_t)
+FWD3(dma_unmap, uint32_t, uint64_t, uint64_t)
+FWD1(dma_batch_begin, uint32_t)
+FWD1(dma_batch_end, uint32_t)
+FWD2(get_iova_range, uint64_t *, uint64_t *)
+
+static int fwd_set_vring_addr(void *c, uint32_t idx, uint64_t desc,
+			      uint64_t avail, uint64_t used)
+{
+	return vdpastate_transport_set_vring_addr(c, idx, desc, avail, used);
+}
+
+static int fwd_dma_map(void *c, uint32_t asid, uint64_t iova, uint64_t size,
+		       void *hva, uint32_t perm)
+{
+	return vdpastate_transport_dma_map(c, asid, iova, size, hva, perm);
+}
+
+static int fwd_suspend(void *c)
+{
+	return vdpastate_transport_suspend(c);
+}
+
+static int fwd_resume(void *c)
+{
+	return vdpastate_transport_resume(c);
+}
+
+void vmt_forward_ops(struct vdpastate_transport_ops *ops)
+{
+	static const struct vdpastate_transport_ops fwd = {
+		.get_device_id = fwd_get_device_id,
+		.get_device_features = fwd_get_device_features,
+		.set_driver_features = fwd_set_driver_features,
+		.get_backend_features = fwd_get_backend_features,
+		.set_backend_features = fwd_set_backend_features,
+		.get_config = fwd_get_config,
+		.get_status = fwd_get_status,
+		.set_status = fwd_set_status,
+		.get_vq_count = fwd_get_vq_count,
+		.get_vring_num_max = fwd_get_vring_num_max,
+		.set_vring_num = fwd_set_vring_num,
+		.set_vring_addr = fwd_set_vring_addr,
+		.set_vring_base = fwd_set_vring_base,
+		.get_vring_base = fwd_get_vring_base,
+		.set_vring_kick = fwd_set_vring_kick,
+		.set_vring_call = fwd_set_vring_call,
+		.set_vring_enable = fwd_set_vring_enable,
+		.get_group_num = fwd_get_group_num,
+		.get_as_num = fwd_get_as_num,
+		.get_vring_group = fwd_get_vring_group,
+		.set_group_asid = fwd_set_group_asid,
+		.dma_map = fwd_dma_map,
+		.dma_unmap = fwd_dma_unmap,
+		.dma_batch_begin = fwd_dma_batch_begin,
+		.dma_batch_end = fwd_dma_batch_end,
+		.get_iova_range = fwd_get_iova_range,
+		.suspend = fwd_suspend,
+		.resume = fwd_resume,
+	};
+
+	*ops = fwd;
 }
 
 static int write_sysfs(const char *file, const char *val)

@@ -25,8 +25,8 @@
 #define VMT_MAC1 { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 }
 #define VMT_MGMTDEV "vdpasim_net"
 
-/* What the library negotiates with 6.1's vdpa_sim_net: all it offers but
- * the legacy ANY_LAYOUT. */
+/* What the library negotiates with vdpa_sim_net of 6.1 and of 6.12: all
+ * 6.1 offers but the legacy ANY_LAYOUT (6.12 adds STATUS). */
 #define VMT_SIM_F                                                          \
 	(VDPASTATE_NET_FBIT(VDPASTATE_F_VERSION_1) |                       \
 	 VDPASTATE_NET_FBIT(VDPASTATE_F_ACCESS_PLATFORM) |                 \
@@ -34,6 +34,47 @@
 	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_MTU) |                         \
 	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_CTRL_VQ) |                     \
 	 VDPASTATE_NET_FBIT(VDPASTATE_NET_F_CTRL_MAC_ADDR))
+
+/*
+ * The kernel the cases run on and what its vdpa_sim_net is.  The cases
+ * know two: Debian's 6.1 and 6.12 (tests/vm/build-kernel.sh VERSION).
+ */
+struct vmt_kernel {
+	const char *version;  /* "6.1", "6.12" */
+	uint64_t features;    /* device features vdpa_sim_net offers */
+	/* VHOST_GET_BACKEND_FEATURES as the kernel answers it (its bits
+	 * are the library's VDPASTATE_BACKEND_F_* numbers). */
+	uint64_t backend;
+	/* What the device handle acks of it (lib/dev_int.h WANT_BACKEND). */
+	uint64_t backend_acked;
+	/* The device works on user virtual addresses (vdpa_sim's use_va,
+	 * 6.12): vhost-vdpa maps only shared memory for it. */
+	bool va;
+};
+
+/* The running kernel's description (uname -r), or NULL with the reason
+ * in why for a kernel the cases do not describe. */
+const struct vmt_kernel *vmt_kernel(char *why, size_t why_len);
+
+/* "IOTLB_MSG_V2 IOTLB_BATCH ..." for backend feature bits, into buf;
+ * returns buf. */
+const char *vmt_backend_names(uint64_t bits, char *buf, size_t len);
+
+/* The backend features the kernel offers on the vhost-vdpa device path,
+ * read with VHOST_GET_BACKEND_FEATURES on a file descriptor of its own
+ * (the device must not be open elsewhere).  0 or -1 with the reason in
+ * why. */
+int vmt_raw_backend_features(const char *path, uint64_t *out, char *why,
+			     size_t why_len);
+
+/*
+ * Transport ops that forward every call to the transport that is their
+ * ctx (vdpastate_transport_new(ops, sizeof(*ops), t)): a case overrides
+ * the ops it wants to see or change.  close is left NULL (the forwarded
+ * transport stays the caller's; free the wrapper first).
+ */
+struct vdpastate_transport_ops;
+void vmt_forward_ops(struct vdpastate_transport_ops *ops);
 
 /* Print one result line; returns 0 for a pass, -1 for a failure. */
 int vmt_result(const char *check, int failed, const char *fmt, ...)
@@ -89,6 +130,15 @@ const char *vmt_mac_str(const uint8_t mac[6], char *buf);
 struct vdpastate_transport;
 int vmt_negotiate(struct vdpastate_transport *t, uint64_t features, char *why,
 		  size_t why_len);
+
+/*
+ * Memory a case maps for the device: zeroed, page-aligned and shared
+ * (MAP_SHARED | MAP_ANONYMOUS), as a VMM's guest RAM must be for a device
+ * that works on user virtual addresses (6.12's vdpa_sim): vhost-vdpa maps
+ * only shared memory of files for it.  NULL when out of memory.
+ */
+void *vmt_shared_alloc(size_t size);
+void vmt_shared_free(void *p, size_t size);
 
 /* Monotonic seconds. */
 double vmt_now(void);
