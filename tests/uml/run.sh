@@ -23,6 +23,7 @@ build=$(cd "${2:-$src/build}" && pwd)
 limit=${UML_TIME_LIMIT:-600}
 frames=${UML_FRAMES:-70000}
 . "$src/tests/uml/lib.sh"
+. "$src/tests/uml/verdict.sh"
 uml_check_inputs
 
 work=$(mktemp -d /tmp/vds-uml.XXXXXX)
