@@ -34,7 +34,7 @@
 /* Backend features the handle uses when offered. */
 #define WANT_BACKEND                                                   \
 	(BB(IOTLB_MSG_V2) | BB(IOTLB_BATCH) | BB(IOTLB_ASID) | BB(SUSPEND) | \
-	 BB(RESUME) | BB(ENABLE_AFTER_DRIVER_OK))
+	 BB(RESUME) | BB(ENABLE_AFTER_DRIVER_OK) | BB(IOTLB_PERSIST))
 /* Offsets in struct virtio_net_config. */
 #define CFG_MAX_PAIRS 8
 #define CFG_SHORT 12 /* mac, status, max_virtqueue_pairs, mtu */

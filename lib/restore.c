@@ -145,6 +145,17 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	for (i = 0; i < dev->ncfg; i++)
 		dev->vq[i].parked = dev->vq[i].broken = false;
 	vds_dev_guest_drop(&dev->g); /* set up again for the new features */
+	/* Backend features before the reset: with IOTLB_PERSIST acked the
+	 * device keeps its mappings through it (none replayed). */
+	err = vdpastate_transport_get_backend_features(dev->t, &boffered);
+	if (err == -EOPNOTSUPP)
+		boffered = 0;
+	else if (err)
+		return err;
+	dev->backend = boffered & WANT_BACKEND;
+	if (boffered && (err = vdpastate_transport_set_backend_features(dev->t,
+								       dev->backend)))
+		return err;
 	if ((err = vdpastate_transport_reset(dev->t)))
 		return err;
 	vds_dev_late_drop(dev); /* the reset ended what was in flight */
@@ -164,15 +175,6 @@ static int setup(struct vdpastate_dev *dev, uint64_t features,
 	if (!(st & VDPASTATE_STATUS_FEATURES_OK))
 		return vds_fail(-EIO, "%s: the device refused FEATURES_OK for "
 				"features 0x%llx", what, (unsigned long long)features);
-	err = vdpastate_transport_get_backend_features(dev->t, &boffered);
-	if (err == -EOPNOTSUPP)
-		boffered = 0;
-	else if (err)
-		return err;
-	dev->backend = boffered & WANT_BACKEND;
-	if (boffered && (err = vdpastate_transport_set_backend_features(dev->t,
-								       dev->backend)))
-		return err;
 	if ((err = device_pairs(dev, features, &pairs)) ||
 	    (err = vdpastate_transport_get_vq_count(dev->t, &vqs)))
 		return err;

@@ -23,6 +23,7 @@ struct vdpastate_transport {
 	struct vdpastate_transport_ops ops;
 	void *ctx;
 	char name[VDS_TRANSPORT_NAME_MAX];
+	struct vdpastate_transport_stats st; /* calls that succeeded */
 };
 
 struct vdpastate_transport *
@@ -137,6 +138,36 @@ static int VDS_PRINTF(4, 5) op_fail(const struct vdpastate_transport *t,
  * write an output only on success, so a failing callback cannot leave a
  * half-written value with the caller.
  */
+/* The dma ops, counted when they succeed (vdpastate_transport_get_stats). */
+static int count_map(struct vdpastate_transport *t, uint32_t asid,
+		     uint64_t iova, uint64_t size, void *hva, uint32_t perm)
+{
+	int r = t->ops.dma_map(t->ctx, asid, iova, size, hva, perm);
+
+	if (r >= 0)
+		t->st.dma_maps++;
+	return r;
+}
+
+static int count_unmap(struct vdpastate_transport *t, uint32_t asid,
+		       uint64_t iova, uint64_t size)
+{
+	int r = t->ops.dma_unmap(t->ctx, asid, iova, size);
+
+	if (r >= 0)
+		t->st.dma_unmaps++;
+	return r;
+}
+
+static int count_begin(struct vdpastate_transport *t, uint32_t asid)
+{
+	int r = t->ops.dma_batch_begin(t->ctx, asid);
+
+	if (r >= 0)
+		t->st.batches++;
+	return r;
+}
+
 #define OP_RET(t, r, seq, ...) \
 	((r) < 0 ? op_fail((t), (r), (seq), __VA_ARGS__) : 0)
 
@@ -523,7 +554,7 @@ VDPASTATE_API int vdpastate_transport_dma_map(struct vdpastate_transport *t,
 	r = enter(t, t && t->ops.dma_map, "dma_map", bad);
 	if (r)
 		return r;
-	r = t->ops.dma_map(t->ctx, asid, iova, size, hva, perm);
+	r = count_map(t, asid, iova, size, hva, perm);
 	return OP_RET(t, r, seq, "dma_map asid %u iova 0x%llx size 0x%llx",
 		      asid, (unsigned long long)iova, (unsigned long long)size);
 }
@@ -538,7 +569,7 @@ VDPASTATE_API int vdpastate_transport_dma_unmap(struct vdpastate_transport *t,
 
 	if (r)
 		return r;
-	r = t->ops.dma_unmap(t->ctx, asid, iova, size);
+	r = count_unmap(t, asid, iova, size);
 	return OP_RET(t, r, seq, "dma_unmap asid %u iova 0x%llx size 0x%llx",
 		      asid, (unsigned long long)iova, (unsigned long long)size);
 }
@@ -552,7 +583,7 @@ vdpastate_transport_dma_batch_begin(struct vdpastate_transport *t,
 
 	if (r)
 		return r;
-	r = t->ops.dma_batch_begin(t->ctx, asid);
+	r = count_begin(t, asid);
 	return OP_RET(t, r, seq, "dma_batch_begin asid %u", asid);
 }
 
@@ -664,19 +695,19 @@ VDPASTATE_API int vdpastate_transport_map_svq(struct vdpastate_transport *t,
 	seq = vds_error_count();
 	if (batches(t)) {
 		step = "dma_batch_begin";
-		r = t->ops.dma_batch_begin(t->ctx, asid);
+		r = count_begin(t, asid);
 		if (r < 0)
 			goto fail;
 		in_batch = true;
 	}
 	step = "dma_map of the descriptor/avail range";
-	r = t->ops.dma_map(t->ctx, asid, sh.ro_iova, sh.ro_size, sh.ro_hva,
+	r = count_map(t, asid, sh.ro_iova, sh.ro_size, sh.ro_hva,
 			   VDPASTATE_DMA_READ);
 	if (r < 0)
 		goto fail;
 	ro_mapped = true;
 	step = "dma_map of the used range";
-	r = t->ops.dma_map(t->ctx, asid, sh.rw_iova, sh.rw_size, sh.rw_hva,
+	r = count_map(t, asid, sh.rw_iova, sh.rw_size, sh.rw_hva,
 			   VDPASTATE_DMA_READ | VDPASTATE_DMA_WRITE);
 	if (r < 0)
 		goto fail;
@@ -688,7 +719,7 @@ VDPASTATE_API int vdpastate_transport_map_svq(struct vdpastate_transport *t,
 			/* The batch may or may not have taken effect: undo
 			 * both maps, outside any batch. */
 			cause_of(cause, sizeof(cause), r, seq);
-			if (t->ops.dma_unmap(t->ctx, asid, sh.rw_iova,
+			if (count_unmap(t, asid, sh.rw_iova,
 					     sh.rw_size) < 0)
 				clean = false;
 			goto undo;
@@ -701,7 +732,7 @@ fail:
 undo:
 	/* Keep the first failure's message; the undo's own are dropped. */
 	if (ro_mapped &&
-	    t->ops.dma_unmap(t->ctx, asid, sh.ro_iova, sh.ro_size) < 0)
+	    count_unmap(t, asid, sh.ro_iova, sh.ro_size) < 0)
 		clean = false;
 	if (in_batch && t->ops.dma_batch_end(t->ctx, asid) < 0)
 		clean = false;
@@ -733,7 +764,7 @@ VDPASTATE_API int vdpastate_transport_unmap_svq(struct vdpastate_transport *t,
 	 * stays mapped; report the first failure. */
 	seq = vds_error_count();
 	if (batches(t)) {
-		r = t->ops.dma_batch_begin(t->ctx, asid);
+		r = count_begin(t, asid);
 		if (r < 0) {
 			err = r;
 			step = "dma_batch_begin";
@@ -743,14 +774,14 @@ VDPASTATE_API int vdpastate_transport_unmap_svq(struct vdpastate_transport *t,
 		}
 	}
 	seq = vds_error_count();
-	r = t->ops.dma_unmap(t->ctx, asid, sh.rw_iova, sh.rw_size);
+	r = count_unmap(t, asid, sh.rw_iova, sh.rw_size);
 	if (r < 0 && !err) {
 		err = r;
 		step = "dma_unmap of the used range";
 		cause_of(cause, sizeof(cause), r, seq);
 	}
 	seq = vds_error_count();
-	r = t->ops.dma_unmap(t->ctx, asid, sh.ro_iova, sh.ro_size);
+	r = count_unmap(t, asid, sh.ro_iova, sh.ro_size);
 	if (r < 0 && !err) {
 		err = r;
 		step = "dma_unmap of the descriptor/avail range";
@@ -769,4 +800,20 @@ VDPASTATE_API int vdpastate_transport_unmap_svq(struct vdpastate_transport *t,
 		return vds_fail(err, "transport %s: unmap_svq asid %u: %s: %s",
 				t->name, asid, step, cause);
 	return 0;
+}
+
+VDPASTATE_API int
+vdpastate_transport_get_stats(const struct vdpastate_transport *t,
+			      struct vdpastate_transport_stats *out)
+{
+	struct vdpastate_transport_stats full;
+
+	if (!t || !out)
+		return vds_fail(-EINVAL, "transport: get_stats: NULL argument");
+	full = t->st;
+	/* vhost-vdpa counts its messages itself, replays included. */
+	if (!strcmp(t->name, "vhost-vdpa"))
+		vds_vdpa_get_stats(t->ctx, &full);
+	full.sz = sizeof(full);
+	return vds_out_copy(out, &full, sizeof(full), "vdpastate_transport_stats");
 }

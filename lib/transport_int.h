@@ -66,6 +66,9 @@ vds_vdpa_maps_overlap(const struct vds_vdpa_maps *m, uint64_t first,
 		      uint64_t last);
 void vds_vdpa_maps_fini(struct vds_vdpa_maps *m);
 
+/* A vhost-vdpa transport's message counts (ctx: its context). */
+void vds_vdpa_get_stats(void *ctx, struct vdpastate_transport_stats *out);
+
 /* Whether a simulated device runs on a thread of its own. */
 struct vdpastate_sim;
 bool vds_sim_threaded(const struct vdpastate_sim *s);

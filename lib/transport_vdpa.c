@@ -44,6 +44,9 @@
 #ifndef VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK
 #define VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK 0x6
 #endif
+#ifndef VHOST_BACKEND_F_IOTLB_PERSIST
+#define VHOST_BACKEND_F_IOTLB_PERSIST 0x8
+#endif
 
 /*
  * The library's VDPASTATE_BACKEND_F_* bits are the kernel's
@@ -60,6 +63,7 @@ static const struct {
 	{ VDPASTATE_BACKEND_F_RESUME, VHOST_BACKEND_F_RESUME },
 	{ VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
 	  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK },
+	{ VDPASTATE_BACKEND_F_IOTLB_PERSIST, VHOST_BACKEND_F_IOTLB_PERSIST },
 };
 
 #define LIB_BIT(b) (1ULL << (b))
@@ -69,7 +73,8 @@ static const struct {
 	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_ASID) |                 \
 	 LIB_BIT(VDPASTATE_BACKEND_F_SUSPEND) |                    \
 	 LIB_BIT(VDPASTATE_BACKEND_F_RESUME) |                     \
-	 LIB_BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
+	 LIB_BIT(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK) |     \
+	 LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_PERSIST))
 
 uint64_t vds_vdpa_backend_to_kernel(uint64_t lib)
 {
@@ -104,8 +109,16 @@ struct vdpa {
 	bool in_batch;
 	uint32_t batch_asid;
 	struct vds_vdpa_maps *maps; /* [nas]: what the kernel accepted */
+	struct vdpastate_transport_stats st; /* messages sent */
 	char path[256];
 };
+
+void vds_vdpa_get_stats(void *ctx, struct vdpastate_transport_stats *out)
+{
+	const struct vdpa *v = ctx;
+
+	*out = v->st;
+}
 
 /* Index of the first range whose last >= addr. */
 static size_t maps_lower(const struct vds_vdpa_maps *m, uint64_t addr)
@@ -337,36 +350,57 @@ static int iotlb_write(struct vdpa *v, uint32_t asid, uint8_t type,
 		       uint8_t perm, const char *what);
 
 /*
- * A reset clears the device's mappings (vdpa_sim drops its IOTLBs;
- * without VHOST_BACKEND_F_IOTLB_PERSIST, which the library does not ask
- * for, newer kernels clear them too) while vhost-vdpa keeps its own
- * record of them, so mapping a range again would fail with EEXIST and
- * the device would fault on memory the VMM believes mapped.  Put every
- * recorded mapping back: invalidate (vhost-vdpa forgets it), update.
+ * Without VHOST_BACKEND_F_IOTLB_PERSIST acked a reset clears the device's
+ * mappings (vdpa_sim drops its IOTLBs, newer kernels ask every parent to)
+ * while vhost-vdpa keeps its own record of them, so mapping a range again
+ * would fail with EEXIST and the device would fault on memory the VMM
+ * believes mapped.  Put every recorded mapping back: invalidate
+ * (vhost-vdpa forgets it), update; per address space in one batch where
+ * IOTLB_BATCH is acked and no batch of the caller's is open (the device
+ * then takes the whole table once, not once per message).  With
+ * IOTLB_PERSIST acked the mappings survive the reset: nothing to do.
  */
 static int replay_maps(struct vdpa *v)
 {
+	bool batch = (v->acked & LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_BATCH)) &&
+		     !v->in_batch;
 	uint32_t asid;
 	size_t i;
-	int r;
+	int r = 0;
 
-	for (asid = 0; asid < v->nas; asid++) {
+	if (v->acked & LIB_BIT(VDPASTATE_BACKEND_F_IOTLB_PERSIST))
+		return 0;
+	v->st.replays++;
+	for (asid = 0; asid < v->nas && !r; asid++) {
 		const struct vds_vdpa_maps *m = &v->maps[asid];
 
-		for (i = 0; i < m->n; i++) {
+		if (!m->n)
+			continue;
+		if (batch && (r = iotlb_write(v, asid, VHOST_IOTLB_BATCH_BEGIN, 0,
+					      0, 0, 0,
+					      "reset: VHOST_IOTLB_BATCH_BEGIN")))
+			break;
+		for (i = 0; i < m->n && !r; i++) {
 			const struct vds_vdpa_range *x = &m->r[i];
 			uint64_t size = x->last - x->first + 1;
 
-			if ((r = iotlb_write(v, asid, VHOST_IOTLB_INVALIDATE,
-					     x->first, size, 0, 0,
-					     "reset: VHOST_IOTLB_INVALIDATE")) ||
-			    (r = iotlb_write(v, asid, VHOST_IOTLB_UPDATE, x->first,
-					     size, x->uaddr, x->perm,
-					     "reset: VHOST_IOTLB_UPDATE")))
-				return r;
+			if (!(r = iotlb_write(v, asid, VHOST_IOTLB_INVALIDATE,
+					      x->first, size, 0, 0,
+					      "reset: VHOST_IOTLB_INVALIDATE")) &&
+			    !(r = iotlb_write(v, asid, VHOST_IOTLB_UPDATE, x->first,
+					      size, x->uaddr, x->perm,
+					      "reset: VHOST_IOTLB_UPDATE")))
+				v->st.replayed_maps++;
+		}
+		/* A batch opened here is closed, whatever happened in it. */
+		if (batch) {
+			int e = iotlb_write(v, asid, VHOST_IOTLB_BATCH_END, 0, 0, 0,
+					    0, "reset: VHOST_IOTLB_BATCH_END");
+
+			r = r ? r : e;
 		}
 	}
-	return 0;
+	return r;
 }
 
 static int op_set_status(void *ctx, uint8_t status)
@@ -556,6 +590,14 @@ static int iotlb_write(struct vdpa *v, uint32_t asid, uint8_t type,
 {
 	ssize_t n = iotlb_raw(v, asid, type, iova, size, uaddr, perm);
 
+	if (n == (ssize_t)sizeof(struct vhost_msg_v2)) {
+		if (type == VHOST_IOTLB_UPDATE)
+			v->st.dma_maps++;
+		else if (type == VHOST_IOTLB_INVALIDATE)
+			v->st.dma_unmaps++;
+		else if (type == VHOST_IOTLB_BATCH_BEGIN)
+			v->st.batches++;
+	}
 	if (n < 0)
 		return vds_fail((int)n,
 				"vhost-vdpa %s: %s asid %u iova 0x%llx size "

@@ -218,6 +218,26 @@ VDPASTATE_API int vdpastate_transport_suspend(struct vdpastate_transport *t);
 VDPASTATE_API int vdpastate_transport_resume(struct vdpastate_transport *t);
 
 /*
+ * What the transport has sent to the device since it was opened: on
+ * vhost-vdpa every IOTLB message, those of its own replays after a reset
+ * included; on other transports the successful dma_map, dma_unmap and
+ * dma_batch_begin calls (they replay nothing of their own).
+ */
+struct vdpastate_transport_stats {
+	size_t sz;
+	uint64_t dma_maps;      /* mappings sent (IOTLB updates) */
+	uint64_t dma_unmaps;    /* unmappings sent (IOTLB invalidates) */
+	uint64_t batches;       /* batches opened */
+	uint64_t replays;       /* resets after which the transport mapped its
+				 * recorded ranges again (vhost-vdpa without
+				 * IOTLB_PERSIST acked) */
+	uint64_t replayed_maps; /* of dma_maps, sent by those replays */
+};
+VDPASTATE_API int
+vdpastate_transport_get_stats(const struct vdpastate_transport *t,
+			      struct vdpastate_transport_stats *out);
+
+/*
  * Map an SVQ's shadow ring (vdpastate_svq_get_shadow()) into address
  * space asid of the device: the descriptor/avail range read-only, the
  * used range writable, inside one batch where the transport batches.
