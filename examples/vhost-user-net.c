@@ -148,7 +148,7 @@ static struct be {
 	uint64_t log_bytes;
 	uint64_t dev_features;
 	unsigned long cmds, cmds_ok, cmds_err, state_checks, state_diffs;
-	unsigned int migrations;
+	unsigned int migrations, cancels;
 	/* An early migration between begin and commit: the destination. */
 	struct dst {
 		struct vdpastate_transport *t;
@@ -890,7 +890,8 @@ static void write_state(FILE *f, const struct vdpastate_netstate *ns)
 	for (i = 0; i <= VDPASTATE_CVQ_VLAN_MAX; i++)
 		if (vdpastate_netstate_vlan(ns, (uint16_t)i) == 1)
 			fprintf(f, " %u", i);
-	fprintf(f, "\nmigrations %u\npairs %u\noffloads 0x%llx\n", be.migrations,
+	fprintf(f, "\nmigrations %u\ncancels %u\npairs %u\noffloads 0x%llx\n",
+		be.migrations, be.cancels,
 		vdpastate_netstate_active_pairs(ns),
 		(unsigned long long)vdpastate_netstate_guest_offloads(ns));
 	if (!vdpastate_netstate_coal_tx(ns, &p, &u))
@@ -1222,6 +1223,48 @@ static int migrated(const char *how, const struct vdpastate_blob *blob,
 	return 0;
 }
 
+/*
+ * A migration cancelled after the save: save (the device stops), then
+ * vdpastate_dev_resume(); the guest's queues go on on the same device and
+ * the tracked state must be what it was.
+ */
+static int cancel(void)
+{
+	struct vdpastate_netstate *before =
+		vdpastate_netstate_copy(vdpastate_dev_netstate(be.dev));
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	int r = -ENOMEM;
+
+	if (!before || !blob)
+		goto out;
+	if ((r = vdpastate_dev_save(be.dev, blob))) {
+		lib_err(r, "save");
+		goto out;
+	}
+	if ((r = vdpastate_dev_resume(be.dev)) < 0) {
+		lib_err(r, "vdpastate_dev_resume");
+		goto out;
+	}
+	if (!vdpastate_netstate_equal(before, vdpastate_dev_netstate(be.dev))) {
+		say("error: migration cancelled: the tracked state changed (%s)",
+		    vdpastate_netstate_state_diff(before,
+						  vdpastate_dev_netstate(be.dev)));
+		r = -EIO;
+		goto out;
+	}
+	be.cancels++;
+	say("MIGRATION cancelled after the save (%ld bytes): the source %s, "
+	    "state unchanged", vdpastate_blob_save(blob, NULL, 0),
+	    r == VDPASTATE_DEV_RESUMED ? "resumed in place (RESUME)"
+				       : "was brought up again (restarted)");
+	r = 0;
+	check_state();
+out:
+	vdpastate_netstate_free(before);
+	vdpastate_blob_free(blob);
+	return r;
+}
+
 static int migrate(const char *step)
 {
 	struct vdpastate_blob *blob = NULL, *pre = NULL;
@@ -1232,7 +1275,11 @@ static int migrate(const char *step)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!be.running)
 		return say("error: migration %s without a running device", step), -EIO;
-	if (!strcmp(step, "full")) {
+	if (!strcmp(step, "cancel")) {
+		if (be.pend)
+			return say("error: migration cancel during an early one"), -EIO;
+		r = cancel();
+	} else if (!strcmp(step, "full")) {
 		if (!(d = dst_new()) || !(blob = save_source(d)))
 			goto out;
 		if ((r = vdpastate_dev_restore(d->dev, blob))) {
@@ -1280,37 +1327,37 @@ out:
 /*
  * What the guest asked for with a request file next to the state file
  * (removed when done): a migration step (STATE.migrate-full, -begin,
- * -commit), or a fault of the device (STATE.inject-vlan-err: it answers
+ * -commit, -cancel: saved, then resumed on the same device), or a fault of the device (STATE.inject-vlan-err: it answers
  * VIRTIO_NET_ERR to VLAN_ADD; STATE.inject-off: it answers again).
  * < 0 ends the connection (the source may be stopped by then).
  */
 static int requests(void)
 {
 	static const char *const steps[] = { "migrate-full", "migrate-begin",
-					     "migrate-commit", "inject-vlan-err",
-					     "inject-off" };
+					     "migrate-commit", "migrate-cancel",
+					     "inject-vlan-err", "inject-off" };
 	char path[4200];
 	unsigned int i;
 	int r = 0;
 
 	if (!be.state_path || !be.running || be.direct)
 		return 0;
-	for (i = 0; i < 5 && !r; i++) {
+	for (i = 0; i < 6 && !r; i++) {
 		snprintf(path, sizeof(path), "%s.%s", be.state_path, steps[i]);
 		if (access(path, F_OK))
 			continue;
-		if (i < 3) {
+		if (i < 4) {
 			r = migrate(steps[i] + 8);
 		} else if (!be.sim) {
 			say("error: %s: faults are injected only into the simulated "
 			    "device", steps[i]);
 		} else {
-			r = vdpastate_sim_cvq_err(be.sim, i == 3,
-						  i == 3 ? VDPASTATE_CVQ_VLAN
+			r = vdpastate_sim_cvq_err(be.sim, i == 4,
+						  i == 4 ? VDPASTATE_CVQ_VLAN
 							 : VDPASTATE_SIM_ANY,
-						  i == 3 ? VDPASTATE_CVQ_VLAN_ADD
+						  i == 4 ? VDPASTATE_CVQ_VLAN_ADD
 							 : VDPASTATE_SIM_ANY);
-			say("INJECT: the device %s", i == 3 ? "refuses VLAN_ADD"
+			say("INJECT: the device %s", i == 4 ? "refuses VLAN_ADD"
 						       : "answers every command again");
 		}
 		unlink(path);

@@ -102,7 +102,7 @@ uml_verdict "$work" "" 'CVQ #|STATE|MIGRATION|INJECT' iface traffic mac \
 	promisc-on promisc-off allmulti-on allmulti-off vlan-add vlan-del \
 	mcast-add mcast-del mq-2 mq-1 offloads-off offloads-on coal-tx coal-rx \
 	rss-equal rss-weight rss-readback ring-resize traffic-after vlan-refused \
-	migrate-full migrate-early after-migration dmesg
+	migrate-full migrate-early after-migration migrate-cancel dmesg
 results=$work/results
 n=$(grep -c 'CVQ #' "$work/backend.log" || true)
 echo "uml: $(grep -c '^UMLTEST .* PASS' "$results") checks passed in $secs s; $n control commands, tracked state == device state after each"

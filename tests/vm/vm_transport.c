@@ -36,7 +36,8 @@
 	 BF(VDPASTATE_BACKEND_F_IOTLB_BATCH) |                            \
 	 BF(VDPASTATE_BACKEND_F_IOTLB_ASID) | BF(VDPASTATE_BACKEND_F_SUSPEND) | \
 	 BF(VDPASTATE_BACKEND_F_RESUME) |                                 \
-	 BF(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK))
+	 BF(VDPASTATE_BACKEND_F_ENABLE_AFTER_DRIVER_OK) |                 \
+	 BF(VDPASTATE_BACKEND_F_IOTLB_PERSIST))
 
 /* The running kernel (vmtest.h), set by main(). */
 static const struct vmt_kernel *k;

@@ -72,7 +72,7 @@ grep -E 'listening|datapath: started|CVQ #|STATE|MIGRATION|exit:' "$work/backend
 sed -n 's/^UMLTEST \([^ ]*\) \(PASS\|FAIL\) /VMTEST uml\/\1 \2 /p' "$work/results"
 bad=0
 for c in iface traffic mac traffic-after no-ctrl-rx migrate-full migrate-early \
-	after-migration dmesg; do
+	after-migration migrate-cancel dmesg; do
 	grep -q "^UMLTEST $c " "$work/results" ||
 		{ res "$c" FAIL "the guest did not report it"; bad=1; }
 done
