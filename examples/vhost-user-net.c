@@ -1233,6 +1233,7 @@ static int cancel(void)
 	struct vdpastate_netstate *before =
 		vdpastate_netstate_copy(vdpastate_dev_netstate(be.dev));
 	struct vdpastate_blob *blob = vdpastate_blob_new();
+	const char *diff;
 	int r = -ENOMEM;
 
 	if (!before || !blob)
@@ -1245,13 +1246,17 @@ static int cancel(void)
 		lib_err(r, "vdpastate_dev_resume");
 		goto out;
 	}
-	if (!vdpastate_netstate_equal(before, vdpastate_dev_netstate(be.dev))) {
-		say("error: migration cancelled: the tracked state changed (%s)",
-		    vdpastate_netstate_state_diff(before,
-						  vdpastate_dev_netstate(be.dev)));
+	/* What the guest set must be as it was; the configuration (the
+	 * device's config space, read again by a restart) may differ. */
+	if ((diff = vdpastate_netstate_state_diff(before,
+						  vdpastate_dev_netstate(be.dev)))) {
+		say("error: migration cancelled: the tracked %s changed", diff);
 		r = -EIO;
 		goto out;
 	}
+	if (!vdpastate_netstate_equal(before, vdpastate_dev_netstate(be.dev)))
+		say("migration cancelled: the device's configuration read again "
+		    "differs from before the save (the state does not)");
 	be.cancels++;
 	say("MIGRATION cancelled after the save (%ld bytes): the source %s, "
 	    "state unchanged", vdpastate_blob_save(blob, NULL, 0),
