@@ -14,6 +14,10 @@
  * the default count); last an early restore of vdpa1's state onto vdpa1
  * itself (begin, commit), and traffic again.
  *
+ * Before that, a migration cancelled after the save: the source resumes
+ * (in place with RESUME, 6.12; brought up again on 6.1) and the last
+ * quarter of the frames go through it.
+ *
  * Usage: vm_migrate [FRAMES]   (frames before and after the move, 40000)
  */
 #include "config.h"
@@ -382,6 +386,49 @@ static void early_restore(struct side *s, struct vmt_guest *g,
 	traffic("early-restore", s, g, at, 1000);
 }
 
+/*
+ * A migration cancelled after the save: the source resumes (in place
+ * where the kernel offers RESUME, the data queues being on the guest's
+ * rings; brought up again on 6.1), its tracked state unchanged, and the
+ * guest's traffic goes on: frames first..first+n-1.
+ */
+static int cancelled(struct side *s, struct vmt_guest *g, uint64_t first,
+		     uint64_t n)
+{
+	const struct vmt_kernel *k = vmt_kernel(why, sizeof(why));
+	struct vdpastate_netstate *before;
+	struct vdpastate_blob *b;
+	const char *diff;
+	int want, r;
+
+	if (!k)
+		return vmt_fail("cancel", "%s", why);
+	want = k->backend & ((uint64_t)1 << VDPASTATE_BACKEND_F_RESUME)
+		       ? VDPASTATE_DEV_RESUMED
+		       : VDPASTATE_DEV_RESTARTED;
+	before = vdpastate_netstate_copy(vdpastate_dev_netstate(s->dev));
+	if (!before || !(b = save(s))) {
+		vdpastate_netstate_free(before);
+		return vmt_fail("cancel", "save: %s", before ? why : "no memory");
+	}
+	r = vdpastate_dev_resume(s->dev);
+	vdpastate_blob_free(b);
+	diff = vdpastate_netstate_state_diff(before, vdpastate_dev_netstate(s->dev));
+	vdpastate_netstate_free(before);
+	if (r != want)
+		return vmt_fail("cancel", "linux %s: vdpastate_dev_resume() gave %d "
+			       "(%s), expected %s", k->version, r,
+			       vdpastate_last_error(),
+			       want == VDPASTATE_DEV_RESUMED ? "RESUMED" : "RESTARTED");
+	if (diff)
+		return vmt_fail("cancel", "the tracked %s changed", diff);
+	vmt_pass("cancel", "linux %s: saved, then vdpastate_dev_resume(): %s; "
+		 "tracked state unchanged", k->version,
+		 r == VDPASTATE_DEV_RESUMED ? "resumed in place (VHOST_VDPA_RESUME)"
+					    : "brought up again (no RESUME)");
+	return traffic("traffic-cancelled", s, g, first, n);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t mac0[6] = VMT_MAC0, mac1[6] = VMT_MAC1;
@@ -441,7 +488,9 @@ int main(int argc, char **argv)
 					    "answered OK"))
 		goto out;
 	memcpy(g.mac, newmac, 6);
-	if (traffic("traffic-source", &src, &g, 0, n))
+	/* A cancelled migration first: the last frames after the resume. */
+	if (traffic("traffic-source", &src, &g, 0, n - n / 4) ||
+	    cancelled(&src, &g, n - n / 4, n / 4))
 		goto out;
 
 	/* Suspend and save; the destination gets the wire form. */
