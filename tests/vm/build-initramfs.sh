@@ -80,9 +80,14 @@ if grep -qw vm_uml.sh <<< "$progs"; then
 fi
 dirs=()
 for lib in $(printf '%s\n' "${libs[@]}" | sort -u); do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-	dirs+=("$(dirname "$lib")")
+	dest=$lib
+	# The build's own libraries (libvdpastate.so) go to /vmtests/lib:
+	# the build tree's path may lie under /tmp, which the VM's /init
+	# mounts a tmpfs over.
+	case $lib in "$build"/*) dest=/vmtests/lib/${lib##*/} ;; esac
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$lib" "$root$dest"
+	dirs+=("$(dirname "$dest")")
 done
 printf '%s\n' "${dirs[@]}" | sort -u | paste -sd: > "$root/vmtests/ld-path"
 
