@@ -3,7 +3,8 @@
  * tests/fuzz/fuzz_cvq.c - libFuzzer target for the CVQ decoder.  Input:
  * 8 bytes of negotiated features, 1 byte selecting device limits, then
  * the command bytes.  A decoded command must re-encode to the same size
- * (MQ_RSS_CONFIG: or one byte less, Linux's padding after the key),
+ * (MQ_RSS_CONFIG and MQ_HASH_CONFIG: or one byte less, Linux's padding
+ * after the key),
  * decode again to the same bytes, and apply to a state or be rejected
  * without changing it.
  */
@@ -44,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = vdpastate_cvq_cmd_encode(c, buf, n);
 	if (len != (int)n ||
 	    ((size_t)len != size - 9 &&
-	     !((size_t)len + 1 == size - 9 && data[9] == 4 && data[10] == 1)))
+	     !((size_t)len + 1 == size - 9 && data[9] == 4 &&
+	       (data[10] == 1 || data[10] == 2))))
 		abort();
 	if (vdpastate_cvq_decode(buf, n, features, data[8] & 1 ? &lim : NULL, &d))
 		abort();
