@@ -157,6 +157,7 @@ static struct be {
 		int dkick[VU_MAX_QUEUES], dcall[VU_MAX_QUEUES];
 	} *pend;
 	bool fatal; /* a state disagreement: reported at exit */
+	bool bye;   /* the guest announced its power-off (request "bye") */
 } be;
 
 static volatile sig_atomic_t stop;
@@ -367,6 +368,7 @@ static void conn_reset(void)
 	unsigned int i;
 
 	datapath_stop("front-end reset");
+	be.bye = false;
 	vdpastate_blob_free(be.stopped);
 	be.stopped = NULL;
 	mem_drop();
@@ -1076,7 +1078,11 @@ static void serve_datapath(void)
 				continue;
 			if ((r = vdpastate_svq_poll(q->svq)) < 0) {
 				q->broken = true;
-				say("error: data queue %u stopped: %s (%s)", i,
+				/* After the guest announced its power-off its
+				 * driver tears the rings down before the
+				 * front-end says so: not an error then. */
+				say("%s: data queue %u stopped: %s (%s)",
+				    be.bye ? "teardown" : "error", i,
 				    vdpastate_strerror(r), vdpastate_last_error());
 				continue;
 			}
@@ -1332,7 +1338,9 @@ out:
 /*
  * What the guest asked for with a request file next to the state file
  * (removed when done): a migration step (STATE.migrate-full, -begin,
- * -commit, -cancel: saved, then resumed on the same device), or a fault of the device (STATE.inject-vlan-err: it answers
+ * -commit, -cancel: saved, then resumed on the same device), the guest's
+ * power-off (STATE.bye: ring errors after it are logged as teardown), or
+ * a fault of the device (STATE.inject-vlan-err: it answers
  * VIRTIO_NET_ERR to VLAN_ADD; STATE.inject-off: it answers again).
  * < 0 ends the connection (the source may be stopped by then).
  */
@@ -1340,19 +1348,23 @@ static int requests(void)
 {
 	static const char *const steps[] = { "migrate-full", "migrate-begin",
 					     "migrate-commit", "migrate-cancel",
-					     "inject-vlan-err", "inject-off" };
+					     "inject-vlan-err", "inject-off", "bye" };
 	char path[4200];
 	unsigned int i;
 	int r = 0;
 
 	if (!be.state_path || !be.running || be.direct)
 		return 0;
-	for (i = 0; i < 6 && !r; i++) {
+	for (i = 0; i < 7 && !r; i++) {
 		snprintf(path, sizeof(path), "%s.%s", be.state_path, steps[i]);
 		if (access(path, F_OK))
 			continue;
 		if (i < 4) {
 			r = migrate(steps[i] + 8);
+		} else if (i == 6) {
+			be.bye = true;
+			say("the guest announces its power-off: ring errors from "
+			    "here on are its driver's teardown");
 		} else if (!be.sim) {
 			say("error: %s: faults are injected only into the simulated "
 			    "device", steps[i]);

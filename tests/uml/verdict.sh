@@ -25,6 +25,8 @@ uml_verdict() {
 	grep -qE 'protocol error|^\[[ 0-9.]*\] error' "$dir/backend.log" &&
 		fail+=("the back-end logged an error: $(grep -E 'protocol error|error:' "$dir/backend.log" | head -n 1)")
 	[ "$brc" -eq 0 ] || fail+=("the back-end exited $brc")
+	grep -q 'announces its power-off' "$dir/backend.log" ||
+		fail+=("the back-end never heard the guest's power-off (request bye)")
 	[ ${#fail[@]} -eq 0 ] && return 0
 	echo "--- ${label}back-end log (tail)"
 	tail -n 40 "$dir/backend.log"
