@@ -1,12 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/bench.h - what the benchmarks that keep the best and median of
- * alternating turns share: the number of turns and the sort.
+ * bench/bench.h - what the benchmarks share: the clock, the exit on a
+ * failed library call, and for those that keep the best and median of
+ * alternating turns, the number of turns and the sort.
  */
 #ifndef BENCH_BENCH_H
 #define BENCH_BENCH_H
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+#include <libvdpastate/libvdpastate.h>
+
+/* Seconds on the monotonic clock. */
+static inline double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A library call failed: say which and why, exit 1. */
+static inline void bench_die(const char *what)
+{
+	fprintf(stderr, "bench: %s failed: %s\n", what, vdpastate_last_error());
+	exit(1);
+}
 
 /* VDS_BENCH_TURNS when it is 1..max, else def. */
 static inline unsigned int bench_turns(unsigned int def, unsigned int max)

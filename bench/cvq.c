@@ -16,23 +16,11 @@
 
 #include <libvdpastate/libvdpastate.h>
 
+#include "bench.h"
+
 #define FB(b) VDPASTATE_NET_FBIT(VDPASTATE_NET_F_##b)
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static volatile uint64_t sink;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s failed: %s\n", what, vdpastate_last_error());
-	exit(1);
-}
 
 /* ------------------------------------------------- QEMU-like baseline */
 
@@ -200,14 +188,14 @@ static struct vdpastate_netstate *new_state(uint64_t f, uint16_t pairs)
 	struct vdpastate_netstate *s = vdpastate_netstate_new(&cfg);
 
 	if (!s)
-		die("netstate_new");
+		bench_die("netstate_new");
 	return s;
 }
 
 static void apply(struct vdpastate_netstate *s, struct vdpastate_cvq_cmd *c)
 {
 	if (!c || vdpastate_netstate_apply(s, c))
-		die("apply");
+		bench_die("apply");
 	vdpastate_cvq_cmd_free(c);
 }
 
@@ -232,13 +220,13 @@ static struct vdpastate_blob *small_blob(void)
 	if (!b || vdpastate_blob_set_netstate(b, s) ||
 	    vdpastate_blob_add_part(b, VDPASTATE_DEV_PART_DEVICE_STATUS, 0, NULL,
 				    &st, 1))
-		die("small blob");
+		bench_die("small blob");
 	/* Vring configuration of the queues in use: 2 pairs + CVQ. */
 	for (i = 0; i < 5; i++) {
 		sel[0] = (uint8_t)i;
 		if (vdpastate_blob_add_part(b, VDPASTATE_DEV_PART_VQ_CFG, 0, sel,
 					    vq, sizeof(vq)))
-			die("add_part");
+			bench_die("add_part");
 	}
 	vdpastate_netstate_free(s);
 	return b;
@@ -306,7 +294,7 @@ static void make_cmds(struct cmd_set *cs)
 		int n = vdpastate_cvq_cmd_encode(cs->c[i], cs->wire[i], 64);
 
 		if (n < 0)
-			die("encode");
+			bench_die("encode");
 		cs->len[i] = (size_t)n;
 	}
 }
@@ -333,31 +321,31 @@ int main(void)
 	make_cmds(&cs);
 	/* Encode and decode, per command, over a mix of every class. */
 	iters = 2000000;
-	t0 = now();
+	t0 = bench_now();
 	for (it = 0; it < iters; it++)
 		sink += (uint64_t)vdpastate_cvq_cmd_encode(cs.c[it % cs.n], buf,
 							    sizeof(buf));
-	enc_ns = (now() - t0) * 1e9 / (double)iters;
+	enc_ns = (bench_now() - t0) * 1e9 / (double)iters;
 	iters = 1000000;
-	t0 = now();
+	t0 = bench_now();
 	for (it = 0; it < iters; it++) {
 		struct vdpastate_cvq_cmd *c;
 		unsigned int k = (unsigned int)(it % cs.n);
 
 		if (vdpastate_cvq_decode(cs.wire[k], cs.len[k], all, NULL, &c))
-			die("decode");
+			bench_die("decode");
 		vdpastate_cvq_cmd_free(c);
 	}
-	dec_ns = (now() - t0) * 1e9 / (double)iters;
+	dec_ns = (bench_now() - t0) * 1e9 / (double)iters;
 
 	/* to_cmds + encode of the large state. */
 	large = large_state();
 	wire = malloc(1 << 20);
 	iters = 200;
-	t0 = now();
+	t0 = bench_now();
 	for (it = 0; it < iters; it++) {
 		if (vdpastate_netstate_to_cmds(large, large_features(), &l))
-			die("to_cmds");
+			bench_die("to_cmds");
 		ncmds = vdpastate_cvq_cmdlist_count(l);
 		for (i = 0, total = 0; i < ncmds; i++)
 			total += (size_t)vdpastate_cvq_cmd_encode(
@@ -366,38 +354,38 @@ int main(void)
 		sink += total;
 		vdpastate_cvq_cmdlist_free(l);
 	}
-	tocmds_us = (now() - t0) * 1e6 / (double)iters;
+	tocmds_us = (bench_now() - t0) * 1e6 / (double)iters;
 
 	/* Blobs. */
 	sb = small_blob();
 	lb = vdpastate_blob_new();
 	tmp = vdpastate_blob_new();
 	if (!lb || !tmp || vdpastate_blob_set_netstate(lb, large))
-		die("blob");
+		bench_die("blob");
 	ssize = vdpastate_blob_save(sb, NULL, 0);
 	lsize = vdpastate_blob_save(lb, NULL, 0);
 	sbuf = malloc((size_t)ssize);
 	lbuf = malloc((size_t)lsize);
 	iters = 200000;
-	t0 = now();
+	t0 = bench_now();
 	for (it = 0; it < iters; it++)
 		if (vdpastate_blob_save(sb, sbuf, (size_t)ssize) != ssize)
-			die("save");
-	ss_us = (now() - t0) * 1e6 / (double)iters;
+			bench_die("save");
+	ss_us = (bench_now() - t0) * 1e6 / (double)iters;
 	sl_us = -1; /* measured below, in turns with the baseline */
 	iters = 200;
-	t0 = now();
+	t0 = bench_now();
 	for (it = 0; it < iters; it++)
 		if (vdpastate_blob_save(lb, lbuf, (size_t)lsize) != lsize)
-			die("save large");
-	ls_us = (now() - t0) * 1e6 / (double)iters;
-	t0 = now();
+			bench_die("save large");
+	ls_us = (bench_now() - t0) * 1e6 / (double)iters;
+	t0 = bench_now();
 	for (it = 0; it < iters; it++)
 		if (vdpastate_blob_load(tmp, lbuf, (size_t)lsize))
-			die("load large");
-	ll_us = (now() - t0) * 1e6 / (double)iters;
+			bench_die("load large");
+	ll_us = (bench_now() - t0) * 1e6 / (double)iters;
 	if (!vdpastate_netstate_equal(vdpastate_blob_netstate(tmp), large))
-		die("large round trip");
+		bench_die("large round trip");
 
 	/* Baseline. */
 	bbuf = malloc(sizeof(*bn) * 2);
@@ -410,10 +398,10 @@ int main(void)
 	}
 	bsize = base_save(bn, bbuf, sizeof(*bn) * 2);
 	iters = 2000;
-	t0 = now();
+	t0 = bench_now();
 	for (it = 0; it < iters; it++)
 		sink += base_save(bn, bbuf, sizeof(*bn) * 2);
-	bs_us = (now() - t0) * 1e6 / (double)iters;
+	bs_us = (bench_now() - t0) * 1e6 / (double)iters;
 	/*
 	 * The target's pair: this machine's speed drifts (shared host), so
 	 * the 2-pair blob load and the baseline load run in alternating
@@ -423,21 +411,21 @@ int main(void)
 	for (turn = 0; turn < TURNS; turn++) {
 		double t;
 
-		t0 = now();
+		t0 = bench_now();
 		for (it = 0; it < 200000 / TURNS; it++)
 			if (vdpastate_blob_load(tmp, sbuf, (size_t)ssize))
-				die("load");
-		t = (now() - t0) * 1e6 / (200000.0 / TURNS);
+				bench_die("load");
+		t = (bench_now() - t0) * 1e6 / (200000.0 / TURNS);
 		sl_us = t < sl_us ? t : sl_us;
-		t0 = now();
+		t0 = bench_now();
 		for (it = 0; it < iters / TURNS; it++)
 			if (base_load(bn2, bbuf, bsize))
-				die("baseline load");
-		t = (now() - t0) * 1e6 / ((double)iters / TURNS);
+				bench_die("baseline load");
+		t = (bench_now() - t0) * 1e6 / ((double)iters / TURNS);
 		bl_us = t < bl_us ? t : bl_us;
 	}
 	if (memcmp(bn, bn2, sizeof(*bn)))
-		die("baseline round trip");
+		bench_die("baseline round trip");
 
 	printf("%-48s %12s %10s\n", "measurement", "time", "size (B)");
 	printf("%-48s %9.1f ns %10s\n", "encode, per command (13-command mix)", enc_ns, "-");

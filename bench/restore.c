@@ -46,20 +46,6 @@ static const char *const mode_name[NMODES] = { "pipelined", "one-in-flight" };
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x56, 0x44, 0x01 };
 static const uint8_t MAC2[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s failed: %s\n", what, vdpastate_last_error());
-	exit(1);
-}
-
 static uint64_t features(void)
 {
 	return RB(VERSION_1) | RB(ACCESS_PLATFORM) | RB(EVENT_IDX) |
@@ -70,7 +56,7 @@ static uint64_t features(void)
 static void apply(struct vdpastate_netstate *s, struct vdpastate_cvq_cmd *c)
 {
 	if (!c || vdpastate_netstate_apply(s, c))
-		die("apply");
+		bench_die("apply");
 	vdpastate_cvq_cmd_free(c);
 }
 
@@ -98,7 +84,7 @@ static struct vdpastate_blob *large_blob(void)
 	 * (only MAC_ADDR_SET gives it one). */
 	s = vdpastate_netstate_new(&cfg);
 	if (!s || !b)
-		die("netstate_new");
+		bench_die("netstate_new");
 	apply(s, vdpastate_cvq_cmd_mac_addr_set(MAC2));
 	apply(s, vdpastate_cvq_cmd_mq_vq_pairs_set(PAIRS));
 	apply(s, vdpastate_cvq_cmd_rx_promisc(false));
@@ -107,7 +93,7 @@ static struct vdpastate_blob *large_blob(void)
 	for (v = 1; v <= 4094; v++)
 		apply(s, vdpastate_cvq_cmd_vlan_add(v));
 	if (vdpastate_netstate_to_cmds(s, features(), &l))
-		die("to_cmds");
+		bench_die("to_cmds");
 	n = vdpastate_cvq_cmdlist_count(l);
 	vdpastate_cvq_cmdlist_free(l);
 	if (n != NCMDS) {
@@ -116,7 +102,7 @@ static struct vdpastate_blob *large_blob(void)
 		exit(1);
 	}
 	if (vdpastate_blob_set_netstate(b, s))
-		die("blob_set_netstate");
+		bench_die("blob_set_netstate");
 	vdpastate_netstate_free(s);
 	return b;
 }
@@ -141,10 +127,10 @@ static void side_open(struct side *s, uint16_t max_inflight)
 	memcpy(so.mac, MAC, 6);
 	s->t = vdpastate_sim_new(&so);
 	if (!s->t || !(s->sim = vdpastate_sim_from_transport(s->t)))
-		die("sim_new");
+		bench_die("sim_new");
 	s->dev = vdpastate_dev_open(s->t, &dopts);
 	if (!s->dev)
-		die("dev_open");
+		bench_die("dev_open");
 }
 
 /* One measured restore; the device must end in the blob's state. */
@@ -158,13 +144,13 @@ static void run(struct side *s, const struct vdpastate_blob *b, size_t lat,
 
 	if (vdpastate_sim_cvq_latency(s->sim, latencies_ns[lat]) ||
 	    vdpastate_dev_get_stats(s->dev, &st0))
-		die("setup");
-	t0 = now();
+		bench_die("setup");
+	t0 = bench_now();
 	if (vdpastate_dev_restore(s->dev, b))
-		die("restore");
-	t = now() - t0;
+		bench_die("restore");
+	t = bench_now() - t0;
 	if (vdpastate_dev_get_stats(s->dev, &st1))
-		die("get_stats");
+		bench_die("get_stats");
 	got = vdpastate_sim_netstate(s->sim);
 	if (!got || !vdpastate_netstate_equal(got, vdpastate_blob_netstate(b))) {
 		fprintf(stderr, "bench: the device's state after restore is not "
@@ -197,14 +183,14 @@ int main(void)
 	 * alternating turns, in reverse order every other turn, and each
 	 * keeps its best and median turn.
 	 */
-	start = now();
+	start = bench_now();
 	for (turn = 0; turn < n; turn++) {
 		for (k = 0; k < NLAT * NMODES; k++) {
 			unsigned int i = turn % 2 ? NLAT * NMODES - 1 - k : k;
 
 			run(&sd[i % NMODES], b, i / NMODES, turn);
 		}
-		if (turn >= 2 && now() - start > BUDGET_S)
+		if (turn >= 2 && bench_now() - start > BUDGET_S)
 			n = turn + 1;
 	}
 

@@ -68,20 +68,6 @@ static const unsigned int nregions[] = { 1, 64, 1024 };
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x56, 0x44, 0x01 };
 static const uint8_t MAC2[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s failed: %s\n", what, vdpastate_last_error());
-	exit(1);
-}
-
 static void wrong(const char *what, unsigned int n, unsigned long long got,
 		  unsigned long long want)
 {
@@ -419,27 +405,27 @@ static void side_open(struct side *s, uint8_t *ram, unsigned int nreg,
 	memcpy(so.mac, MAC, 6);
 	s->sim_t = vdpastate_sim_new(&so);
 	if (!s->sim_t || !(s->sim = vdpastate_sim_from_transport(s->sim_t)))
-		die("sim_new");
+		bench_die("sim_new");
 	s->ctr.in = s->sim_t;
 	s->t = vdpastate_transport_new(&counting_ops, sizeof(counting_ops),
 				       &s->ctr);
 	if (!s->t)
-		die("transport_new");
-	t0 = now();
+		bench_die("transport_new");
+	t0 = bench_now();
 	if (vdpastate_transport_dma_batch_begin(s->t, 0))
-		die("dma_batch_begin");
+		bench_die("dma_batch_begin");
 	for (i = 0; i < nreg; i++)
 		if (vdpastate_transport_dma_map(s->t, 0, GPA_BASE + i * STRIDE,
 						REG, ram + (size_t)i * REG,
 						VDPASTATE_DMA_READ |
 							VDPASTATE_DMA_WRITE))
-			die("dma_map of guest memory");
+			bench_die("dma_map of guest memory");
 	if (vdpastate_transport_dma_batch_end(s->t, 0))
-		die("dma_batch_end");
-	*t = now() - t0;
+		bench_die("dma_batch_end");
+	*t = bench_now() - t0;
 	s->dev = vdpastate_dev_open(s->t, NULL);
 	if (!s->dev)
-		die("dev_open");
+		bench_die("dev_open");
 	for (i = 0; i < NQ; i++) {
 		VDPASTATE_OPTS(vdpastate_dev_vring, vr, .num = QNUM,
 			       .desc = ring_gpa(i, 0), .avail = ring_gpa(i, 1),
@@ -448,7 +434,7 @@ static void side_open(struct side *s, uint8_t *ram, unsigned int nreg,
 			       .call_fd = call ? call[i] : -1);
 
 		if (vdpastate_dev_set_vring(s->dev, i, &vr))
-			die("dev_set_vring");
+			bench_die("dev_set_vring");
 	}
 }
 
@@ -463,7 +449,7 @@ static void side_close(struct side *s)
 static void send(struct vdpastate_dev *dev, struct vdpastate_cvq_cmd *c)
 {
 	if (!c || vdpastate_dev_send(dev, c))
-		die("dev_send");
+		bench_die("dev_send");
 	vdpastate_cvq_cmd_free(c);
 }
 
@@ -502,9 +488,9 @@ static void guest_send(uint8_t *ram, int kick)
 		perror("bench: kick");
 		exit(1);
 	}
-	for (t0 = now(); __atomic_load_n(used_idx, __ATOMIC_ACQUIRE) != TX_CHAINS;
+	for (t0 = bench_now(); __atomic_load_n(used_idx, __ATOMIC_ACQUIRE) != TX_CHAINS;
 	     usleep(100))
-		if (now() - t0 > 5.0) {
+		if (bench_now() - t0 > 5.0) {
 			fprintf(stderr, "bench: the device did not use the "
 				"guest's %d frames\n", TX_CHAINS);
 			exit(1);
@@ -531,7 +517,7 @@ static void check_device(struct side *s, const struct vdpastate_netstate *want,
 		uint32_t base;
 
 		if (vdpastate_transport_get_vring_base(s->sim_t, i, &base))
-			die("get_vring_base");
+			bench_die("get_vring_base");
 		if (base != (i == TXQ ? TX_CHAINS : 0))
 			wrong(after, nreg, base, i == TXQ ? TX_CHAINS : 0);
 	}
@@ -622,7 +608,7 @@ static void source_open(struct source *src, unsigned int nreg)
 	src->mem = vdpastate_mem_new();
 	src->iova = vdpastate_iova_new(0x1000, (UINT64_C(1) << 48) - 1);
 	if (!src->mem || !src->iova)
-		die("mem_new/iova_new");
+		bench_die("mem_new/iova_new");
 	for (i = 0; i < nreg; i++) {
 		uint64_t gpa = GPA_BASE + i * STRIDE;
 
@@ -631,7 +617,7 @@ static void source_open(struct source *src, unsigned int nreg)
 				      src->ram + (size_t)i * REG, 0) ||
 		    vdpastate_iova_map(src->iova, VDPASTATE_IOVA_GPA, gpa, REG,
 				       &mo, NULL))
-			die("mem_add/iova_map");
+			bench_die("mem_add/iova_map");
 	}
 	for (i = 0; i < NQ; i++) {
 		src->svq[i] = vdpastate_svq_new(QNUM, src->mem, src->iova, &so);
@@ -642,10 +628,10 @@ static void source_open(struct source *src, unsigned int nreg)
 					  src->call[i], src->dkick[i],
 					  src->dcall[i]) ||
 		    vdpastate_transport_map_svq(src->s.t, 0, src->svq[i]))
-			die("svq setup");
+			bench_die("svq setup");
 	}
 	if (vdpastate_dev_start(src->s.dev, features()))
-		die("dev_start");
+		bench_die("dev_start");
 	send(src->s.dev, vdpastate_cvq_cmd_mq_vq_pairs_set(PAIRS));
 	send(src->s.dev, vdpastate_cvq_cmd_mac_addr_set(MAC2));
 	send(src->s.dev, vdpastate_cvq_cmd_rx_promisc(true));
@@ -657,7 +643,7 @@ static void source_open(struct source *src, unsigned int nreg)
 	/* Saved once; the switches that follow resume the device. */
 	if (!(src->blob = vdpastate_blob_new()) ||
 	    vdpastate_dev_save(src->s.dev, src->blob))
-		die("dev_save");
+		bench_die("dev_save");
 }
 
 static void source_close(struct source *src)
@@ -692,13 +678,13 @@ static void do_switch(struct source *src, size_t si, bool on, bool replay,
 		if (vdpastate_dev_set_svq(src->s.dev, i, on ? src->svq[i] : NULL,
 					  on ? src->dkick[i] : -1,
 					  on ? src->dcall[i] : -1))
-			die("dev_set_svq");
+			bench_die("dev_set_svq");
 	src->s.ctr.replay = replay;
 	memcpy(c0, src->s.ctr.c, sizeof(c0));
-	t0 = now();
+	t0 = bench_now();
 	if (vdpastate_dev_switch(src->s.dev))
-		die(op_name[op]);
-	t = now() - t0;
+		bench_die(op_name[op]);
+	t = bench_now() - t0;
 	src->s.ctr.replay = false;
 	record(&res[si][op], turn, t, c0, &src->s.ctr, src->nreg, op);
 	check_device(&src->s, vdpastate_dev_netstate(src->s.dev), !on,
@@ -711,7 +697,7 @@ static void do_switch(struct source *src, size_t si, bool on, bool replay,
 
 		if (vdpastate_svq_get_state(src->svq[i], &la, &ui) ||
 		    vdpastate_transport_get_vring_base(src->s.sim_t, i, &base))
-			die("svq_get_state/get_vring_base");
+			bench_die("svq_get_state/get_vring_base");
 		if (la != want || ui != want)
 			wrong("an SVQ's guest position after switch on",
 			      src->nreg, la, want);
@@ -736,10 +722,10 @@ static void do_restore(struct source *src, size_t si, bool replay,
 		       VMM_MAP);
 	d.ctr.replay = replay;
 	memcpy(c0, d.ctr.c, sizeof(c0));
-	t0 = now();
+	t0 = bench_now();
 	if (vdpastate_dev_restore(d.dev, src->blob))
-		die(op_name[op]);
-	t = now() - t0;
+		bench_die(op_name[op]);
+	t = bench_now() - t0;
 	record(&res[si][op], turn, t, c0, &d.ctr, src->nreg, op);
 	check_device(&d, vdpastate_blob_netstate(src->blob), true, src->nreg,
 		     "restore");
@@ -809,7 +795,7 @@ int main(void)
 	 * Turns alternate the sizes and the variants, in reverse order
 	 * every other turn, so that a drifting host spreads over all.
 	 */
-	start = now();
+	start = bench_now();
 	for (turn = 0; turn < n; turn++) {
 		for (k = 0; k < NSIZES; k++) {
 			bool rev = turn % 2;
@@ -822,7 +808,7 @@ int main(void)
 			do_restore(&src[si], si, rev, turn);
 			do_restore(&src[si], si, !rev, turn);
 		}
-		if (turn >= 2 && now() - start > BUDGET_S)
+		if (turn >= 2 && bench_now() - start > BUDGET_S)
 			n = turn + 1;
 	}
 	for (si = 0; si < NSIZES; si++)
