@@ -756,6 +756,35 @@ START_TEST(resume_in_place)
 END_TEST
 
 /*
+ * RESUME offered but failing (the device refuses the call): resume falls
+ * back to bringing the device up again, the queues go on all the same.
+ */
+START_TEST(resume_fails_restarts)
+{
+	uint8_t *ram = aligned_alloc(4096, GSIZE);
+	struct vdpastate_blob *blob = vdpastate_blob_new();
+	struct box b;
+
+	ck_assert_ptr_nonnull(ram);
+	memset(ram, 0, GSIZE);
+	box_new(&b, ram);
+	guest_rings(&b, true);
+	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
+	post_rx(&b, 8);
+	traffic(&b, 30);
+	ck_assert_int_eq(vdpastate_dev_save(b.dev, blob), 0);
+	/* The next transport call, the resume itself, fails. */
+	ck_assert_int_eq(vdpastate_sim_fail_call(b.sim, 1, -EIO), 0);
+	ck_assert_int_eq(vdpastate_dev_resume(b.dev), VDPASTATE_DEV_RESTARTED);
+	traffic(&b, 20);
+	ck_assert_uint_eq(b.got, 50);
+	vdpastate_blob_free(blob);
+	box_free(&b);
+	free(ram);
+}
+END_TEST
+
+/*
  * A device without SUSPEND or RESUME (the forwarding transport offers no
  * backend features), queues shadowed: resume brings it up again.  The
  * device runs on its own thread: the handle waits for the answers to
@@ -833,6 +862,7 @@ Suite *devsvq_suite(void)
 	tcase_add_test(tc, save_without_suspend);
 	tcase_add_test(tc, resume_shadowed);
 	tcase_add_test(tc, resume_in_place);
+	tcase_add_test(tc, resume_fails_restarts);
 	tcase_add_test(tc, resume_without_resume);
 	suite_add_tcase(s, tc);
 	return s;
