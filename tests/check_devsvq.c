@@ -334,19 +334,25 @@ static void shadowed_source(struct box *b, uint8_t *ram, uint8_t *ram2,
 	traffic(b, frames);
 }
 
-/* Direct: 8 receive buffers posted, 40 frames; then every queue shadowed
- * by a switch, so the SVQs start at guest ring position 40. */
-static void switched_source(struct box *b, uint8_t *ram)
+/* A source on the guest's own rings: 8 rx buffers posted, frames sent. */
+static void direct_source(struct box *b, uint8_t *ram, unsigned int frames)
 {
-	unsigned int i;
-
 	ck_assert_ptr_nonnull(ram);
 	memset(ram, 0, GSIZE);
 	box_new(b, ram);
 	guest_rings(b, true);
 	ck_assert_int_eq(vdpastate_dev_start(b->dev, b->features), 0);
 	post_rx(b, 8);
-	traffic(b, 40);
+	traffic(b, frames);
+}
+
+/* Direct: 8 receive buffers posted, 40 frames; then every queue shadowed
+ * by a switch, so the SVQs start at guest ring position 40. */
+static void switched_source(struct box *b, uint8_t *ram)
+{
+	unsigned int i;
+
+	direct_source(b, ram, 40);
 	for (i = 0; i < NQ; i++)
 		shadow_on(b, i);
 	ck_assert_int_eq(vdpastate_dev_switch(b->dev), 0);
@@ -731,13 +737,7 @@ START_TEST(resume_in_place)
 	VDPASTATE_OPTS(vdpastate_dev_stats, st1);
 	struct box b;
 
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, GSIZE);
-	box_new(&b, ram);
-	guest_rings(&b, true);
-	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
-	post_rx(&b, 8);
-	traffic(&b, 30);
+	direct_source(&b, ram, 30);
 	vds_sim_record(b.sim, true);
 	ck_assert_int_eq(vdpastate_dev_save(b.dev, blob), 0);
 	ck_assert_uint_eq(sim_count(&b, VDS_SIM_EV_SUSPEND, false), 1);
@@ -765,13 +765,7 @@ START_TEST(resume_fails_restarts)
 	struct vdpastate_blob *blob = vdpastate_blob_new();
 	struct box b;
 
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, GSIZE);
-	box_new(&b, ram);
-	guest_rings(&b, true);
-	ck_assert_int_eq(vdpastate_dev_start(b.dev, b.features), 0);
-	post_rx(&b, 8);
-	traffic(&b, 30);
+	direct_source(&b, ram, 30);
 	ck_assert_int_eq(vdpastate_dev_save(b.dev, blob), 0);
 	/* The next transport call, the resume itself, fails. */
 	ck_assert_int_eq(vdpastate_sim_fail_call(b.sim, 1, -EIO), 0);
